@@ -1,0 +1,68 @@
+"""errorbook: one error catalog as the single source of truth for an HTTP API's errors.
+
+The catalog drives how the server answers, what the glossary says, and how clients react::
+
+    import errorbook
+
+    catalog = errorbook.Catalog.load("errors.yaml")   # or a profile: "tape", "rfc9457"
+    raise catalog.error("size_mismatch", expected=1200, actual=3243214)
+"""
+
+import contextlib as _contextlib
+from typing import Any as _Any
+
+from ._catalog import Catalog
+from ._conditions import CONDITIONS
+from ._diff import Change, diff
+from ._errors import CatalogError, ErrorbookError, FormatError, ParamError, UnknownEntryError
+from ._formats._base import Format, format_names, get_format, register_format
+from ._lint import LintFinding, LintReport, lint
+from ._negotiation import choose_format, choose_language
+from ._problem import FieldError, Problem
+from ._profiles import profile_names
+from ._response import ProblemResponse, render_response
+from ._spec import ErrorSpec
+
+__all__ = [
+    "CONDITIONS",
+    "Catalog",
+    "CatalogError",
+    "Change",
+    "ErrorSpec",
+    "ErrorbookError",
+    "FieldError",
+    "Format",
+    "FormatError",
+    "LintFinding",
+    "LintReport",
+    "ParamError",
+    "Problem",
+    "ProblemResponse",
+    "UnknownEntryError",
+    "choose_format",
+    "choose_language",
+    "diff",
+    "format_names",
+    "get_format",
+    "lint",
+    "profile_names",
+    "register_format",
+    "render_response",
+]
+
+# Reprs, tracebacks and docs show errorbook.Catalog, not errorbook._catalog.Catalog.
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__") and not isinstance(_obj, tuple):
+        with _contextlib.suppress(AttributeError, TypeError):
+            _obj.__module__ = "errorbook"
+del _name, _obj
+
+
+def __getattr__(name: str) -> _Any:
+    # The version comes from the installed metadata, read only when asked for.
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("errorbook")
+    raise AttributeError(f"module 'errorbook' has no attribute {name!r}")

@@ -1,0 +1,196 @@
+"""The ``errorbook`` command: thin wrappers that parse arguments and call the library."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from ._catalog import Catalog
+from ._docs_config import DOCS_STYLES
+from ._errors import ErrorbookError, ParamError, UnknownEntryError
+from ._spec import ErrorSpec
+
+__all__ = ["main"]
+
+
+def _load(source: str) -> Catalog:
+    try:
+        return Catalog.load(source)
+    except ErrorbookError as exc:
+        _fail(exc)
+
+
+def _fail(exc: ErrorbookError, code: int | None = None) -> NoReturn:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(exc.exit_code if code is None else code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="errorbook")
+def main() -> None:
+    """One error catalog: server answers, glossary docs, and clients, from one file.
+
+    CATALOG is a built-in profile name (see `errorbook profiles`) or a YAML/TOML file.
+    """
+
+
+@main.command()
+def profiles() -> None:
+    """List the built-in profiles, one a line."""
+    from ._profiles import profile_names
+
+    for name in profile_names():
+        catalog = Catalog.load(name)
+        click.echo(
+            f"{name:<12} {catalog.format.name:<14} {len(catalog):>3} entries  {catalog.name}"
+        )
+
+
+@main.command("lint")
+@click.argument("catalog")
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+def lint_command(catalog: str, strict: bool) -> None:
+    """Check CATALOG; print `file:line: key: what is wrong` and exit 1 on errors."""
+    from ._lint import lint
+
+    report = lint(catalog)
+    for finding in report.errors:
+        click.echo(f"{finding}", err=True)
+    for finding in report.warnings:
+        click.echo(f"{finding} (warning)", err=True)
+    if not report.ok or (strict and report.warnings):
+        sys.exit(1)
+    assert report.catalog is not None
+    click.echo(f"{report.catalog.name}: {len(report.catalog)} entries, ok")
+
+
+@main.command()
+@click.argument("catalog")
+@click.argument("key")
+@click.argument("params", nargs=-1)
+@click.option("--accept", default=None, help="An Accept header, e.g. application/problem+xml.")
+@click.option("--language", default=None, help="The language of the message (de, pt-BR...).")
+@click.option("--request-id", default=None, help="A request id to put in the problem.")
+def render(
+    catalog: str,
+    key: str,
+    params: tuple[str, ...],
+    accept: str | None,
+    language: str | None,
+    request_id: str | None,
+) -> None:
+    """Print the HTTP response a client gets for entry KEY (or its wire code).
+
+    PARAMS are name=value pairs for the message template; missing ones take the entry's
+    example values.
+    """
+    from ._response import render_response
+
+    loaded = _load(catalog)
+    spec = _find(loaded, key)
+    values = dict(spec.example)
+    for pair in params:
+        name, sep, raw = pair.partition("=")
+        if not sep:
+            _fail(ParamError(f"expected name=value, got {pair!r}"), 2)
+        values[name] = _convert(spec, name, raw)
+    try:
+        problem = loaded.problem(spec.key, language=language, request_id=request_id, **values)
+    except ErrorbookError as exc:
+        _fail(exc, 2)
+    click.echo(render_response(loaded, problem, accept=accept).to_http())
+
+
+def _find(catalog: Catalog, key: str) -> ErrorSpec:
+    if key in catalog:
+        return catalog[key]
+    try:
+        return catalog.by_code(key)
+    except UnknownEntryError:
+        _fail(
+            UnknownEntryError(
+                f"{catalog.name} has no entry or code {key!r}; entries: {', '.join(catalog.keys)}"
+            ),
+            2,
+        )
+
+
+def _convert(spec: ErrorSpec, name: str, raw: str) -> Any:
+    type_name = spec.params.get(name)
+    try:
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+    except ValueError:
+        _fail(ParamError(f"{spec.key}: parameter {name!r} must be {type_name}, got {raw!r}"), 2)
+    if type_name == "bool":
+        if raw.lower() not in ("true", "false"):
+            _fail(
+                ParamError(f"{spec.key}: parameter {name!r} must be true or false, got {raw!r}"), 2
+            )
+        return raw.lower() == "true"
+    return raw
+
+
+@main.command()
+@click.argument("catalog")
+@click.option(
+    "--style",
+    type=click.Choice(DOCS_STYLES),
+    default=None,
+    help="Override the catalog's page style.",
+)
+@click.option("--html", "as_html", is_flag=True, help="A standalone HTML page instead of Markdown.")
+@click.option("--language", default=None, help="Language of titles and messages.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def docs(
+    catalog: str, style: str | None, as_html: bool, language: str | None, output: Path | None
+) -> None:
+    """Render CATALOG's error glossary as Markdown (or HTML)."""
+    from ._docs import render_html, render_markdown
+
+    loaded = _load(catalog)
+    renderer = render_html if as_html else render_markdown
+    text = renderer(loaded, style=style, language=language)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    # Write beside the target and rename, so an interrupted run never leaves half a page.
+    partial = output.with_name(f".{output.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(output)
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command("diff")
+@click.argument("old")
+@click.argument("new")
+def diff_command(old: str, new: str) -> None:
+    """List changes from OLD to NEW; exit 1 if any would break clients."""
+    from ._diff import diff
+
+    changes = diff(_load(old), _load(new))
+    for change in changes:
+        click.echo(str(change))
+    if not changes:
+        click.echo("no changes")
+    if any(change.breaking for change in changes):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("catalogs", nargs=-1)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def preview(catalogs: tuple[str, ...], host: str, port: int) -> None:
+    """Serve the HTML glossary of CATALOGS (default: every built-in profile)."""
+    from ._preview import serve
+
+    try:
+        serve(catalogs, host=host, port=port)
+    except ErrorbookError as exc:
+        _fail(exc)

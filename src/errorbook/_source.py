@@ -1,0 +1,161 @@
+"""Reading catalog files while remembering where each value was written.
+
+Validation happens on plain dicts, but its errors must point at a line; a `Source` maps a
+path of keys (``("errors", "rate_limited", "status")``) to the line it came from.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._errors import CatalogError
+
+__all__ = ["Source", "read_catalog_file"]
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a catalog came from: a file (with line numbers), a profile or a dict."""
+
+    name: str | None
+    lines: Mapping[KeyPath, int] = field(default_factory=dict)
+
+    def line(self, path: KeyPath) -> int | None:
+        """The line of the value at ``path``, or of its nearest located parent."""
+        while True:
+            found = self.lines.get(path)
+            if found is not None or not path:
+                return found
+            path = path[:-1]
+
+    def error(self, problem: str, path: KeyPath = (), key: str | None = None) -> CatalogError:
+        """A CatalogError located at ``path``; ``key`` defaults to the entry the path is in."""
+        if key is None and len(path) >= 2 and path[0] == "errors":
+            key = str(path[1])
+            rest = ".".join(str(p) for p in path[2:])
+            if rest:
+                key = f"{key}.{rest}"
+        elif key is None and path:
+            key = ".".join(str(p) for p in path)
+        return CatalogError(problem, file=self.name, line=self.line(path), key=key)
+
+
+def read_catalog_file(path: Path, display: str | None = None) -> tuple[Any, Source]:
+    """Parse a YAML or TOML catalog file into plain data and its line map.
+
+    Raises:
+        CatalogError: the file cannot be read or is not valid YAML/TOML, located at the
+            parser's line.
+    """
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"not UTF-8 text ({exc.reason})", file=name) from exc
+    except OSError as exc:
+        raise CatalogError(f"cannot read the file: {exc.strerror}", file=name) from exc
+    if path.suffix.lower() == ".toml":
+        return _read_toml(text, name)
+    return _read_yaml(text, name)
+
+
+def _read_yaml(text: str, name: str) -> tuple[Any, Source]:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, Source(name)
+        lines: dict[KeyPath, int] = {}
+        _walk_yaml(node, (), lines, name)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or exc.context or "invalid YAML"
+        raise CatalogError(f"invalid YAML: {what}", file=name, line=line) from exc
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"invalid YAML: {exc}", file=name) from exc
+    finally:
+        loader.dispose()
+    return data, Source(name, lines)
+
+
+def _walk_yaml(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], name: str) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key: str | int = key_node.value
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag.endswith(":int"):
+                key = int(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                # PyYAML keeps the last of two equal keys silently; a catalog that defines an
+                # entry twice almost always lost an edit, so it is an error here.
+                where = ".".join(str(p) for p in (*path, key))
+                raise CatalogError(
+                    f"duplicate key {key!r} (first defined on line {seen[key]})",
+                    file=name,
+                    line=line,
+                    key=where,
+                )
+            seen[key] = line
+            _walk_yaml(value_node, (*path, key), lines, name)
+            lines[(*path, key)] = line
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk_yaml(item, (*path, index), lines, name)
+
+
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+_TOML_TABLE = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+\s*(?:#.*)?$")
+_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'. ]+?)\s*=")
+
+
+def _read_toml(text: str, name: str) -> tuple[Any, Source]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_LINE.search(message)
+        line = int(match.group(1)) if match else None
+        raise CatalogError(
+            f"invalid TOML: {_TOML_LINE.sub('', message).strip()}", file=name, line=line
+        ) from exc
+    return data, Source(name, _toml_lines(text))
+
+
+def _toml_lines(text: str) -> dict[KeyPath, int]:
+    # tomllib keeps no positions; tables and keys are found line by line, which covers the
+    # layout catalogs use ([errors.key] tables with key = value lines).
+    lines: dict[KeyPath, int] = {}
+    table: KeyPath = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        table_match = _TOML_TABLE.match(raw)
+        if table_match:
+            table = tuple(_toml_key_parts(table_match.group(1)))
+            for depth in range(1, len(table) + 1):
+                lines.setdefault(table[:depth], number)
+            continue
+        key_match = _TOML_KEY.match(raw)
+        if key_match:
+            key_path = (*table, *_toml_key_parts(key_match.group(1)))
+            for depth in range(len(table) + 1, len(key_path) + 1):
+                lines.setdefault(key_path[:depth], number)
+    return lines
+
+
+def _toml_key_parts(dotted: str) -> list[str]:
+    return [
+        part.strip().strip("\"'")
+        for part in re.split(r"\.(?=(?:[^\"']*[\"'][^\"']*[\"'])*[^\"']*$)", dotted)
+    ]
