@@ -20,8 +20,8 @@ def _runner() -> CliRunner:
 
 
 def split_response(output: str) -> tuple[str, dict[str, str], str]:
-    head, _, body = output.partition("\r\n\r\n")
-    status, *header_lines = head.split("\r\n")
+    head, _, body = output.partition("\n\n")
+    status, *header_lines = head.split("\n")
     headers = dict(line.split(": ", 1) for line in header_lines)
     return status, headers, body.rstrip("\n")
 

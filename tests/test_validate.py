@@ -423,3 +423,21 @@ def test_good_entry_defaults(write_catalog: Callable[..., Path]) -> None:
     assert spec.expose is True
     assert spec.retry == "never"
     assert spec.line == 3
+
+
+def test_yaml_on_and_yes_are_not_booleans(write_catalog: Callable[..., Path]) -> None:
+    """`on:` stays a key and `yes` stays text (YAML 1.2 booleans), as catalogs expect."""
+    catalog = Catalog.load(
+        write_catalog(
+            """
+            name: T
+            errors:
+              a:
+                status: 404
+                on: [unknown_route]
+                extensions: {confirm: yes, flag: true}
+            """
+        )
+    )
+    assert catalog["a"].on == ("unknown_route",)
+    assert catalog["a"].extensions == {"confirm": "yes", "flag": True}

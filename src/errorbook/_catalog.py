@@ -181,7 +181,8 @@ class Catalog:
         """
         spec = self[key]
         self._check_params(spec, params)
-        template = spec.message_in(language, self.language)
+        resolved = spec.resolve_language(language, self.language)
+        template = spec.message[resolved]
         members = dict(spec.extensions)
         if extensions:
             members.update(extensions)
@@ -205,7 +206,7 @@ class Catalog:
             request_id=request_id,
             retry_after=retry_after,
             params=params,
-            language=language if language in spec.message else self.language,
+            language=resolved,
         )
 
     def error(self, key: str, /, **kwargs: Any) -> Problem:

@@ -101,7 +101,7 @@ def render(
         problem = loaded.problem(spec.key, language=language, request_id=request_id, **values)
     except ErrorbookError as exc:
         _fail(exc, 2)
-    click.echo(render_response(loaded, problem, accept=accept).to_http())
+    click.echo(render_response(loaded, problem, accept=accept).to_http(newline="\n"))
 
 
 def _find(catalog: Catalog, key: str) -> ErrorSpec:

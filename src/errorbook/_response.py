@@ -42,11 +42,12 @@ class ProblemResponse:
         except ValueError:
             return ""
 
-    def to_http(self) -> str:
-        """The response as HTTP/1.1 text, as ``errorbook render`` prints it."""
+    def to_http(self, newline: str = "\r\n") -> str:
+        """The response as HTTP/1.1 text; ``errorbook render`` prints it with plain newlines."""
         lines = [f"HTTP/1.1 {self.status} {self.reason}".rstrip()]
         lines.extend(f"{name}: {value}" for name, value in self.headers)
-        return "\r\n".join(lines) + "\r\n\r\n" + self.body.decode("utf-8", "replace")
+        head = newline.join(lines)
+        return head + newline + newline + self.body.decode("utf-8", "replace")
 
 
 def render_response(

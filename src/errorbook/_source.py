@@ -68,8 +68,26 @@ def read_catalog_file(path: Path, display: str | None = None) -> tuple[Any, Sour
     return _read_yaml(text, name)
 
 
+class _CatalogLoader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans.
+
+    YAML 1.1 reads ``on``, ``off``, ``yes`` and ``no`` as booleans, which would turn the
+    entry key ``on:`` into ``True``; in YAML 1.2 only true and false are booleans.
+    """
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_CatalogLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_CatalogLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def _read_yaml(text: str, name: str) -> tuple[Any, Source]:
-    loader = yaml.SafeLoader(text)
+    loader = _CatalogLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -60,6 +60,10 @@ class ErrorSpec:
         """The languages this entry's message is written in."""
         return tuple(self.message)
 
+    def resolve_language(self, language: str | None, default: str) -> str:
+        """The language a problem is rendered in: ``language``, its base, else ``default``."""
+        return _pick({lang: lang for lang in self.message}, language, default)
+
     def title_in(self, language: str | None, default: str) -> str:
         """The title in ``language``, else in the catalog's ``default`` language."""
         return _pick(self.title, language, default)

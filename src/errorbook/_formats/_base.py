@@ -13,9 +13,10 @@ from .._problem import Problem
 
 __all__ = ["CARRIABLE", "Format", "format_names", "get_format", "register_format"]
 
-#: The Problem members a format may carry through a render/parse round trip. ``code``,
-#: ``message`` and ``status`` are always given back (``status`` from the HTTP status line
-#: when the body has none); the rest only where the format has a place for them.
+#: The Problem members a format may carry through a render/parse round trip. ``message``
+#: and ``status`` are always given back (``status`` from the HTTP status line when the body
+#: has none); ``code`` and the rest only where the format has a place for them (a
+#: ``{"message": ...}`` body has no code: `Catalog.identify` finds the entry by message).
 CARRIABLE = frozenset(
     {
         "code",
