@@ -37,7 +37,8 @@ def test_render_tape_invalid_json(runner: CliRunner) -> None:
     assert list(document) == ["status", "error_code", "error_message"]
     assert document["status"] == 400
     assert document["error_code"] == "invalid_json"
-    assert isinstance(document["error_message"], str) and document["error_message"]
+    assert isinstance(document["error_message"], str)
+    assert document["error_message"]
 
 
 def test_render_discord_invalid_token(runner: CliRunner) -> None:

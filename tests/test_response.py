@@ -31,7 +31,8 @@ def test_headers_from_data_cannot_be_split() -> None:
     )
     response = render_response(catalog, problem)
     for name, value in response.headers:
-        assert "\r" not in value and "\n" not in value, name
+        assert "\r" not in value, name
+        assert "\n" not in value, name
     assert safe_header_value("a\x00b\tc") == "a b\tc"
 
 

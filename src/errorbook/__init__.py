@@ -14,6 +14,7 @@ from typing import Any as _Any
 from ._catalog import Catalog
 from ._conditions import CONDITIONS
 from ._diff import Change, diff
+from ._docs import entry_anchor, render_html, render_markdown
 from ._errors import CatalogError, ErrorbookError, FormatError, ParamError, UnknownEntryError
 from ._formats._base import Format, format_names, get_format, register_format
 from ._lint import LintFinding, LintReport, lint
@@ -42,11 +43,14 @@ __all__ = [
     "choose_format",
     "choose_language",
     "diff",
+    "entry_anchor",
     "format_names",
     "get_format",
     "lint",
     "profile_names",
     "register_format",
+    "render_html",
+    "render_markdown",
     "render_response",
 ]
 

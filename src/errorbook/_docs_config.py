@@ -29,7 +29,7 @@ COLUMN_FIELDS: Final[Mapping[str, str]] = {
 
 #: Keys of the ``docs`` section that configure the page; every other key is front matter.
 DOCS_SETTINGS: Final[frozenset[str]] = frozenset(
-    {"style", "intro", "columns", "heading", "status_table", "endpoint_columns"}
+    {"style", "intro", "columns", "heading", "table_heading", "status_table", "endpoint_columns"}
 )
 
 
@@ -50,6 +50,9 @@ class DocsConfig:
 
     style: DocsStyle = "table"
     heading: str | None = None
+    #: The heading above the entries table (``table`` style); none when not set and the
+    #: page has no status table to tell it apart from.
+    table_heading: str | None = None
     intro: str = ""
     front_matter: Mapping[str, str | int | bool] = field(default_factory=dict)
     columns: Mapping[str, str] = field(default_factory=dict)

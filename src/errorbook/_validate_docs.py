@@ -38,12 +38,16 @@ def validate_docs(data: Mapping[str, Any], source: Source) -> DocsConfig:
     heading = docs.get("heading")
     if heading is not None and not isinstance(heading, str):
         raise source.error("expected 'heading' to be text", ("docs", "heading"))
+    table_heading = docs.get("table_heading")
+    if table_heading is not None and not isinstance(table_heading, str):
+        raise source.error("expected 'table_heading' to be text", ("docs", "table_heading"))
     intro = docs.get("intro", "")
     if not isinstance(intro, str):
         raise source.error("expected 'intro' to be Markdown text", ("docs", "intro"))
     return DocsConfig(
         style=style,
         heading=heading,
+        table_heading=table_heading,
         intro=intro.strip(),
         front_matter=front_matter,
         columns=_columns(docs, "columns", source),
