@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from .._errors import FormatError
 from .._problem import FieldError, Problem
-from ._json import STANDARD_MEMBERS, encode_utf8, fallback_message
+from ._json import STANDARD_MEMBERS, ProblemJson, encode_utf8, fallback_message
 
 __all__ = ["ProblemXml"]
 
@@ -96,20 +96,8 @@ class ProblemXml:
 
     name: str = "problem+xml"
     media_type: str = "application/problem+xml"
-    carries: frozenset[str] = frozenset(
-        {
-            "code",
-            "message",
-            "status",
-            "title",
-            "type",
-            "instance",
-            "fields",
-            "extensions",
-            "request_id",
-            "retry_after",
-        }
-    )
+    #: Appendix B maps the JSON members one to one, so XML carries what problem+json does.
+    carries: frozenset[str] = ProblemJson.carries
 
     def render(self, problem: Problem) -> bytes:
         """The problem+xml body, with an XML declaration; None members are left out."""
