@@ -176,3 +176,35 @@ def test_every_profile_loads() -> None:
         catalog = Catalog.load(name)
         for condition in CONDITIONS:
             catalog.for_condition(condition)
+
+
+def test_fallback_names_stay_unique() -> None:
+    """Fallback keys and codes never replace or duplicate what the catalog already has."""
+    catalog = Catalog.from_dict(
+        {
+            "name": "T",
+            "errors": {
+                "internal": {"status": 418},
+                "errorbook.internal": {"status": 418, "code": "teapot2"},
+                "other": {"status": 400, "code": "errorbook.internal_2"},
+            },
+        }
+    )
+    spec = catalog.for_condition("internal")
+    assert spec.status == 500
+    assert spec.key == spec.code == "errorbook.internal_3"
+    assert catalog["errorbook.internal"].status == 418
+    codes = [str(s.code) for s in catalog]
+    assert len(codes) == len(set(codes))
+
+
+def test_type_uri_is_percent_encoded() -> None:
+    """A code with URI-special characters makes a valid type URI."""
+    catalog = Catalog.from_dict(
+        {
+            "name": "T",
+            "type_base": "https://e.test/errors/",
+            "errors": {"a": {"status": 400, "code": "bad code/#x?y"}},
+        }
+    )
+    assert catalog.problem("a").type == "https://e.test/errors/bad%20code%2F%23x%3Fy"

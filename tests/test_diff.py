@@ -90,18 +90,49 @@ def test_breaking_changes_are_flagged(
     assert str(matching[0]).startswith(f"BREAKING {kind}")
 
 
-def test_additions_and_renames_are_not_breaking() -> None:
-    """A new entry, a renamed key with the same code, and reworded text break nobody."""
+def test_additions_and_rewording_are_not_breaking() -> None:
+    """A new entry and reworded message text break nobody."""
 
     def edit(data: dict[str, Any]) -> None:
-        errors = data["errors"]
-        errors["new_one"] = {"status": 422}
-        errors["tracker_taken"] = errors.pop("tracker_exists")
-        errors["size_mismatch"]["message"] = "Wanted {expected}, got {actual}"
+        data["errors"]["new_one"] = {"status": 422}
+        data["errors"]["size_mismatch"]["message"] = "Wanted {expected}, got {actual}"
 
     changes = diff(Catalog.from_dict(BASE), changed(edit))
-    assert {c.kind for c in changes} == {"added", "renamed", "message"}
+    assert {c.kind for c in changes} == {"added", "message"}
     assert not any(c.breaking for c in changes)
+
+
+def test_rename_keeps_the_wire_but_breaks_servers() -> None:
+    """A key renamed with its code kept is one breaking 'renamed' change, not removed+added."""
+
+    def edit(data: dict[str, Any]) -> None:
+        data["errors"]["tracker_taken"] = data["errors"].pop("tracker_exists")
+
+    changes = diff(Catalog.from_dict(BASE), changed(edit))
+    assert [(c.kind, c.key, c.breaking) for c in changes] == [("renamed", "tracker_exists", True)]
+    assert "same wire code" in changes[0].message
+
+
+def test_code_moved_to_another_key_is_not_a_rename() -> None:
+    """When an existing key takes over a removed entry's code, it is a removal and a code change."""
+
+    def edit(data: dict[str, Any]) -> None:
+        del data["errors"]["tracker_exists"]
+        data["errors"]["gone"]["code"] = 4091
+        data["errors"]["gone"]["status"] = 409
+
+    kinds = {(c.kind, c.key) for c in diff(Catalog.from_dict(BASE), changed(edit))}
+    assert ("removed", "tracker_exists") in kinds
+    assert ("code", "gone") in kinds
+    assert not any(kind == "renamed" for kind, _ in kinds)
+
+
+def test_template_media_type_change_is_breaking() -> None:
+    """The same template served under another media type is a format change."""
+    template = {"message": "$message", "code": "$code"}
+    old = Catalog.from_dict({**BASE, "format": template})
+    new = Catalog.from_dict({**BASE, "format": template, "media_type": "application/vnd.x+json"})
+    assert [c.kind for c in diff(old, new) if c.breaking] == ["format"]
 
 
 def test_identical_catalogs_have_no_changes() -> None:

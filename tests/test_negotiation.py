@@ -59,3 +59,17 @@ def test_bad_q_values_do_not_crash() -> None:
 def test_choose_language(header: str | None, expected: str) -> None:
     """The best available language, by q-value and base tag, else the default."""
     assert choose_language(["en", "de"], header, "en") == expected
+
+
+def test_nan_quality_is_refusal() -> None:
+    """q=nan counts as zero, so it cannot outrank a real preference."""
+    chosen = choose_format(
+        RFC.formats, "application/problem+json;q=0.1, application/problem+xml;q=nan"
+    )
+    assert chosen is not None
+    assert chosen.name == "problem+json"
+
+
+def test_wildcard_language_respects_refusals() -> None:
+    """`*` means any language the client did not refuse with q=0."""
+    assert choose_language(["en", "de"], "de;q=0, *", "de") == "en"

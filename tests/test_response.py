@@ -46,3 +46,32 @@ def test_xml_when_asked() -> None:
     assert root.tag == "{urn:ietf:rfc:7807}problem"
     assert dict(response.headers)["content-type"] == "application/problem+xml"
     assert response.to_http().startswith("HTTP/1.1 400 Bad Request\r\n")
+
+
+def test_header_names_and_language_from_data_cannot_inject() -> None:
+    """Header names that are not tokens are dropped; a bad language tag is not sent."""
+    catalog = Catalog.load("rfc9457")
+    problem = catalog.problem(
+        "internal", headers={"X-A\r\nSet-Cookie: evil=1": "v", "X-Ok": "caf\u00e9\u2028"}
+    )
+    problem.language = "en\r\nSet-Cookie: a=b"
+    response = render_response(catalog, problem)
+    names = [name for name, _ in response.headers]
+    assert all(":" not in name and "\n" not in name for name in names)
+    assert "content-language" not in names
+    assert dict(response.headers)["x-ok"] == "caf? "
+    assert "Set-Cookie" not in response.to_http()
+
+
+def test_non_finite_retry_after_sends_no_header() -> None:
+    """A NaN or infinite retry hint (from a hostile parsed body) is not turned into a header."""
+    catalog = Catalog.load("rfc9457")
+    for value in (float("nan"), float("inf")):
+        problem = catalog.problem("maintenance", retry_after=value)
+        assert problem.retry_after == value or problem.retry_after != problem.retry_after
+        headers = dict(render_response(catalog, problem).headers)
+        assert "retry-after" not in headers
+    assert (
+        dict(render_response(catalog, catalog.problem("maintenance")).headers)["retry-after"]
+        == "60"
+    )

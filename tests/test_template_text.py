@@ -26,8 +26,27 @@ def test_malformed(source: str) -> None:
         MessageTemplate.parse(source)
 
 
-def test_pattern_matches_renderings_only() -> None:
-    """The pattern recognises rendered messages, with regex characters taken literally."""
-    pattern = MessageTemplate.parse("Expected {a} (to be) {b}.").pattern()
-    assert pattern.match("Expected 1 (to be) 22.")
-    assert not pattern.match("Expected 1 to be 22.")
+def test_matches_renderings_only() -> None:
+    """A template recognises its renderings, with regex characters taken literally."""
+    template = MessageTemplate.parse("Expected {a} (to be) {b}.")
+    assert template.matches("Expected 1 (to be) 22.")
+    assert template.matches("Expected  (to be) .")
+    assert not template.matches("Expected 1 to be 22.")
+    assert not template.matches("Expected 1 (to be) 22")
+    assert MessageTemplate.parse("{a}").matches("anything")
+    assert MessageTemplate.parse("Forbidden").matches("Forbidden")
+    assert not MessageTemplate.parse("Forbidden").matches("Forbidden!")
+
+
+def test_overlapping_literals() -> None:
+    """A prefix and suffix that would overlap in a short text do not match it."""
+    template = MessageTemplate.parse("ab{x}ba")
+    assert not template.matches("aba")
+    assert template.matches("abba")
+
+
+def test_matching_is_linear_on_hostile_text() -> None:
+    """Crafted text that makes a backtracking regex take seconds is matched at once."""
+    template = MessageTemplate.parse("Value {a} of {b} in {c} is bad.")
+    hostile = "Value " + " of in " * 200_000
+    assert not template.matches(hostile)

@@ -441,3 +441,124 @@ def test_yaml_on_and_yes_are_not_booleans(write_catalog: Callable[..., Path]) ->
     )
     assert catalog["a"].on == ("unknown_route",)
     assert catalog["a"].extensions == {"confirm": "yes", "flag": True}
+
+
+HOSTILE_YAML = [
+    ("unhashable-key", "name: T\nerrors:\n  ? [a, b]\n  : 1\n", 3, "expected a text or number key"),
+    (
+        "recursive-alias",
+        "name: T\nerrors:\n  a: &x {status: 400, extensions: {self: *x}}\n",
+        3,
+        "refers to a value that contains it",
+    ),
+    (
+        "deep-nesting",
+        "name: T\nerrors: " + "[" * 5000 + "]" * 5000 + "\n",
+        None,
+        "nested too deeply",
+    ),
+    (
+        "alias-bomb",
+        "name: T\nl0: &l0 [a, a, a, a, a, a, a, a, a, a]\n"
+        + "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9))
+        + "errors: {a: {status: 400}}\n",
+        None,
+        "expands to more than",
+    ),
+    (
+        "sexagesimal-key",
+        "name: T\nstatuses:\n  1:30: x\nerrors: {a: {status: 400}}\n",
+        3,
+        "statuses",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "expected"), [h[1:] for h in HOSTILE_YAML], ids=[h[0] for h in HOSTILE_YAML]
+)
+def test_hostile_yaml_is_a_catalog_error(
+    write_catalog: Callable[..., Path], text: str, line: int | None, expected: str
+) -> None:
+    """YAML that PyYAML accepts but no catalog should be is refused with a CatalogError."""
+    path = write_catalog(text)
+    with pytest.raises(CatalogError) as info:
+        Catalog.load(path)
+    assert expected in str(info.value)
+    if line is not None:
+        assert info.value.line == line
+
+
+def test_alias_reuse_is_allowed(write_catalog: Callable[..., Path]) -> None:
+    """Anchors and aliases that share a value (not contain it) still load, walked once."""
+    catalog = Catalog.load(
+        write_catalog(
+            """
+            name: T
+            errors:
+              a: {status: 503, retry: after, headers: &h {Cache-Control: no-store}}
+              b: {status: 502, headers: *h}
+            """
+        )
+    )
+    assert catalog["b"].headers == {"Cache-Control": "no-store"}
+
+
+def test_non_string_keys_are_located_on_their_own_line(write_catalog: Callable[..., Path]) -> None:
+    """A `true:` key is reported on its own line, not on its parent's."""
+    path = write_catalog("name: T\nerrors: {a: {status: 400}}\nstatuses:\n  200: OK\n  true: yes\n")
+    with pytest.raises(CatalogError) as info:
+        Catalog.load(path)
+    assert (info.value.line, info.value.key) == (5, "statuses.True")
+
+
+DICT_SHAPES = [
+    ("param-type-list", {"a": {"status": 400, "params": {"n": ["int"]}}}, "a.params.n"),
+    ("retry-after-huge", {"a": {"status": 503, "retry_after": 10**400}}, "a.retry_after"),
+    ("retry-after-inf", {"a": {"status": 503, "retry_after": float("inf")}}, "a.retry_after"),
+    ("retry-after-nan", {"a": {"status": 503, "retry_after": float("nan")}}, "a.retry_after"),
+    ("code-huge", {"a": {"status": 400, "code": 10**5000}}, "a.code"),
+    ("code-negative", {"a": {"status": 400, "code": -1}}, "a.code"),
+    ("code-list", {"a": {"status": 400, "code": [1]}}, "a.code"),
+    ("status-float", {"a": {"status": 400.0}}, "a.status"),
+    ("status-huge", {"a": {"status": 10**5000}}, "a.status"),
+    ("header-huge-int", {"a": {"status": 400, "headers": {"X-A": 10**5000}}}, "a.headers.X-A"),
+    (
+        "header-non-ascii",
+        {"a": {"status": 400, "headers": {"X-A": "caf\u00e9\u2028"}}},
+        "a.headers.X-A",
+    ),
+    ("entry-none", {"a": None}, "a"),
+    ("int-key", {1: {"status": 400}}, "1"),
+    (
+        "example-nan",
+        {
+            "a": {
+                "status": 400,
+                "message": "{x}",
+                "params": {"x": "float"},
+                "example": {"x": float("nan")},
+            }
+        },
+        "a.example.x",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("errors", "key"), [d[1:] for d in DICT_SHAPES], ids=[d[0] for d in DICT_SHAPES]
+)
+def test_malformed_dicts_are_catalog_errors(errors: dict[object, object], key: str) -> None:
+    """Malformed values never escape as TypeError, ValueError or OverflowError."""
+    with pytest.raises(CatalogError) as info:
+        Catalog.from_dict({"name": "T", "errors": errors})
+    assert info.value.key == key
+    assert len(str(info.value)) < 400
+
+
+def test_toml_statuses(write_catalog: Callable[..., Path]) -> None:
+    """TOML status keys, always text, are read as statuses."""
+    path = write_catalog(
+        'name = "T"\n[statuses]\n200 = "OK"\n5xx = "Ours"\n[errors.a]\nstatus = 400\n', "c.toml"
+    )
+    assert Catalog.load(path).statuses == {"200": "OK", "5xx": "Ours"}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from ._conditions import CONDITIONS
 from ._docs_config import DocsConfig
@@ -100,9 +102,12 @@ class Catalog:
         codes = {str(spec.code) for spec in entries.values()}
         for condition in missing:
             spec = base.for_condition(condition)
-            key, code = spec.key, spec.code
+            key: str = spec.key
+            code: str | int = spec.code
             if key in entries or str(code) in codes:
-                key = code = f"errorbook.{condition}"
+                # The catalog uses the name for something else; a namespaced one, made
+                # unique, keeps both the catalog's entry and the fallback reachable.
+                key = code = _unused(f"errorbook.{condition}", entries.keys() | codes)
             entries[key] = replace(spec, key=key, code=code, on=(condition,))
             codes.add(str(code))
         return cls(replace(validated, entries=entries), source=source, fallbacks=missing)
@@ -150,7 +155,9 @@ class Catalog:
 
     def type_uri(self, spec: ErrorSpec) -> str | None:
         """Where the entry is documented: ``type_base`` plus its code, or None."""
-        return f"{self.type_base}{spec.code}" if self.type_base else None
+        if not self.type_base:
+            return None
+        return self.type_base + quote(str(spec.code), safe="")
 
     # -- problems ------------------------------------------------------------------------
 
@@ -264,9 +271,17 @@ class Catalog:
             if spec.status != problem.status:
                 continue
             for template in spec.message.values():
-                if template.pattern().match(problem.message):
+                if template.matches(problem.message):
                     return spec
         return None
+
+
+def _unused(name: str, taken: AbstractSet[str]) -> str:
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    return candidate
 
 
 _RFC9457: Catalog | None = None

@@ -59,10 +59,17 @@ def similar(a: str, b: str) -> bool:
 
 
 def kind(value: Any) -> str:
+    """How an unexpected value is named in an error: short, and safe for any value."""
     if value is None:
         return "nothing"
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return f"{type(value).__name__} {value!r}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        # repr() of a huge integer is slow and, past 4300 digits, raises ValueError.
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{type(value).__name__} {text}"

@@ -32,7 +32,7 @@ class Change:
 def diff(old: Catalog, new: Catalog) -> list[Change]:
     """Every change from ``old`` to ``new``, breaking ones first."""
     changes: list[Change] = []
-    if old.format_spec != new.format_spec:
+    if (old.format_spec, old.format.media_type) != (new.format_spec, new.format.media_type):
         changes.append(
             Change("format", None, f"body format {_name(old)} became {_name(new)}", True)
         )
@@ -43,14 +43,15 @@ def diff(old: Catalog, new: Catalog) -> list[Change]:
             changes.extend(_entry_changes(spec.key, old, new))
             continue
         same_code = new_codes.get(str(spec.code))
-        if same_code is not None and same_code.status == spec.status:
+        if same_code is not None and same_code.status == spec.status and same_code.key not in old:
             renamed.add(same_code.key)
             changes.append(
                 Change(
                     "renamed",
                     spec.key,
-                    f"entry renamed to {same_code.key!r}; wire code unchanged",
-                    False,
+                    f"entry renamed to {same_code.key!r}: clients see the same wire code, "
+                    f"but servers calling problem({spec.key!r}) must change",
+                    True,
                 )
             )
         else:
@@ -136,6 +137,6 @@ def _entry_changes(key: str, old: Catalog, new: Catalog) -> list[Change]:
 
 def _name(catalog: Catalog) -> str:
     spec = catalog.format_spec
-    return (
-        repr(spec) if isinstance(spec, str) else f"a custom template ({catalog.format.media_type})"
-    )
+    if isinstance(spec, str):
+        return repr(spec)
+    return f"a custom template ({catalog.format.media_type})"

@@ -49,15 +49,18 @@ def lint(source: str | os.PathLike[str] | Mapping[str, Any]) -> LintReport:
         return LintReport(None, errors=(finding,))
     warnings: list[LintFinding] = []
     file = catalog.source.name
-    for condition in catalog.fallbacks:
-        spec = catalog.for_condition(condition)
+    if catalog.fallbacks:
+        answers = ", ".join(
+            f"{condition} ({catalog.for_condition(condition).status})"
+            for condition in catalog.fallbacks
+        )
         warnings.append(
             LintFinding(
-                f"no entry answers condition {condition!r}; it falls back to the rfc9457 "
-                f"entry ({spec.status}, code {spec.code!r}) in this catalog's format",
+                f"no entry answers {answers}; these fall back to the rfc9457 profile's "
+                "entries, rendered in this catalog's format",
                 file,
                 None,
-                condition,
+                "conditions",
             )
         )
     for spec in catalog:

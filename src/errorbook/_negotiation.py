@@ -5,6 +5,7 @@ Kept apart from the layer so the CLI's ``render --accept`` and the layer answer 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -33,7 +34,8 @@ def parse_accept(header: str) -> list[tuple[str, float]]:
                     quality = float(value.strip())
                 except ValueError:
                     quality = 0.0
-                quality = min(max(quality, 0.0), 1.0)
+                # "nan" and "inf" parse as floats; neither is a weight a client can mean.
+                quality = min(max(quality, 0.0), 1.0) if math.isfinite(quality) else 0.0
         ranges.append((media, quality, index))
     ranges.sort(key=lambda r: (-r[1], -_specificity(r[0]), r[2]))
     return [(media, quality) for media, quality, _ in ranges]
@@ -91,16 +93,23 @@ def choose_language(available: Sequence[str], accept_language: str | None, defau
     if not accept_language:
         return default
     lowered = {lang.lower(): lang for lang in available}
-    for tag, quality in parse_accept(_as_media_ranges(accept_language)):
+    ranked = [
+        (tag.removeprefix("x/"), q) for tag, q in parse_accept(_as_media_ranges(accept_language))
+    ]
+    refused = {tag for tag, quality in ranked if quality <= 0}
+    for tag, quality in ranked:
         if quality <= 0:
             continue
-        tag = tag.removeprefix("x/")
         if tag in ("*", "*/*"):
-            return default
+            # Any language the client did not refuse; the default first.
+            for lang in (default, *available):
+                if lang.lower() not in refused:
+                    return lang
+            continue
         if tag in lowered:
             return lowered[tag]
         base = tag.split("-", 1)[0]
-        if base in lowered:
+        if base in lowered and base not in refused:
             return lowered[base]
     return default
 

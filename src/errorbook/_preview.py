@@ -30,7 +30,11 @@ def build_site(sources: Iterable[str]) -> dict[str, Page]:
     names = list(sources) or list(profile_names())
     catalogs: dict[str, Catalog] = {}
     for source in names:
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(source).stem).strip("-") or "catalog"
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(source).stem).strip("-") or "catalog"
+        slug, number = base, 1
+        while slug in catalogs:  # two errors.yaml from different folders both get a page
+            number += 1
+            slug = f"{base}-{number}"
         catalogs[slug] = Catalog.load(source)
     site: dict[str, Page] = {
         "/": ("text/html; charset=utf-8", render_html_index(catalogs).encode())

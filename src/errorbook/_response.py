@@ -12,18 +12,29 @@ from ._formats._base import Format
 from ._negotiation import choose_format
 from ._problem import Problem
 
-__all__ = ["ProblemResponse", "render_response", "safe_header_value"]
+__all__ = ["ProblemResponse", "is_header_name", "render_response", "safe_header_value"]
 
-_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*\Z")
 
 
 def safe_header_value(value: str) -> str:
-    """``value`` with control characters replaced, so no data can split a header.
+    """``value`` with what cannot go in a header replaced, so no data can split one.
 
-    CR and LF would end the header and let the rest become headers or a body of the
-    attacker's choosing; every other control character is invalid in a field value too.
+    CR and LF (and U+0085, U+2028 for lenient parsers) would end the header and let the rest
+    become headers or a body of the attacker's choosing, so every control character becomes
+    a space; other non-ASCII text, which servers cannot encode reliably, becomes ``?``.
     """
-    return _UNSAFE.sub(" ", value) if _UNSAFE.search(value) else value
+    if value.isascii() and value.isprintable():
+        return value
+    return _NON_ASCII.sub("?", _CONTROL.sub(" ", value.replace("\x85", " ").replace("\u2028", " ")))
+
+
+def is_header_name(name: str) -> bool:
+    """Whether ``name`` is a valid field name (an RFC 9110 token)."""
+    return bool(_TOKEN.match(name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +75,18 @@ def render_response(
         ("content-type", fmt.media_type),
         ("content-length", str(len(body))),
     ]
-    if problem.language:
+    if problem.language and _LANGUAGE_TAG.match(problem.language):
         headers.append(("content-language", problem.language))
-    if problem.retry_after is not None:
-        headers.append(("retry-after", str(max(0, math.ceil(problem.retry_after)))))
+    retry_after = problem.retry_after
+    if retry_after is not None and math.isfinite(retry_after):
+        headers.append(("retry-after", str(max(0, math.ceil(retry_after)))))
     if problem.request_id:
         headers.append(("x-request-id", safe_header_value(problem.request_id)))
     taken = {name for name, _ in headers}
     for name, value in problem.headers.items():
         lowered = name.lower()
-        if lowered not in taken:
-            headers.append((lowered, safe_header_value(value)))
+        # A name that is not a token is dropped: it cannot be repaired without guessing,
+        # and writing it would let data inject headers.
+        if lowered not in taken and is_header_name(lowered):
+            headers.append((lowered, safe_header_value(str(value))))
     return ProblemResponse(problem.status, tuple(headers), body, fmt)

@@ -86,6 +86,11 @@ _CatalogLoader.add_implicit_resolver(
 )
 
 
+#: How many values a catalog may hold once YAML aliases are expanded. A real catalog has a
+#: few thousand; the bound stops "billion laughs" alias chains from exhausting memory.
+MAX_EXPANDED_VALUES = 200_000
+
+
 def _read_yaml(text: str, name: str) -> tuple[Any, Source]:
     loader = _CatalogLoader(text)
     try:
@@ -93,7 +98,7 @@ def _read_yaml(text: str, name: str) -> tuple[Any, Source]:
         if node is None:
             return None, Source(name)
         lines: dict[KeyPath, int] = {}
-        _walk_yaml(node, (), lines, name)
+        _YamlWalker(loader, name, lines).walk(node, ())
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -102,36 +107,77 @@ def _read_yaml(text: str, name: str) -> tuple[Any, Source]:
         raise CatalogError(f"invalid YAML: {what}", file=name, line=line) from exc
     except yaml.YAMLError as exc:
         raise CatalogError(f"invalid YAML: {exc}", file=name) from exc
+    except RecursionError:
+        raise CatalogError("the YAML is nested too deeply to be a catalog", file=name) from None
     finally:
         loader.dispose()
     return data, Source(name, lines)
 
 
-def _walk_yaml(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], name: str) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            key: str | int = key_node.value
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag.endswith(":int"):
-                key = int(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                # PyYAML keeps the last of two equal keys silently; a catalog that defines an
-                # entry twice almost always lost an edit, so it is an error here.
-                where = ".".join(str(p) for p in (*path, key))
-                raise CatalogError(
-                    f"duplicate key {key!r} (first defined on line {seen[key]})",
-                    file=name,
-                    line=line,
-                    key=where,
-                )
-            seen[key] = line
-            _walk_yaml(value_node, (*path, key), lines, name)
-            lines[(*path, key)] = line
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk_yaml(item, (*path, index), lines, name)
+class _YamlWalker:
+    """Records the line of every value and refuses what PyYAML would accept silently.
+
+    Duplicate keys (PyYAML keeps the last), keys that are not scalars, aliases that contain
+    themselves, and alias chains that expand past MAX_EXPANDED_VALUES. A node reached again
+    through an alias is not walked twice: its lines are those of its anchor.
+    """
+
+    def __init__(self, loader: yaml.SafeLoader, name: str, lines: dict[KeyPath, int]) -> None:
+        self.loader = loader
+        self.name = name
+        self.lines = lines
+        self.sizes: dict[int, int] = {}
+        self.open: set[int] = set()
+
+    def walk(self, node: yaml.Node, path: KeyPath) -> int:
+        """Walk ``node`` at ``path``; returns how many values it expands to."""
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        known = self.sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in self.open:
+            raise self.error("a YAML alias refers to a value that contains it", path, node)
+        self.open.add(id(node))
+        size = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                key = self.key(key_node, path)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    # A catalog that defines an entry twice almost always lost an edit.
+                    raise self.error(
+                        f"duplicate key {key!r} (first defined on line {seen[key]})",
+                        (*path, key),
+                        key_node,
+                    )
+                seen[key] = line
+                self.lines[(*path, key)] = line
+                size += self.walk(value_node, (*path, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                size += self.walk(item, (*path, index))
+        self.open.discard(id(node))
+        if size > MAX_EXPANDED_VALUES:
+            raise self.error(
+                f"the catalog expands to more than {MAX_EXPANDED_VALUES} values through "
+                "YAML aliases",
+                path,
+                node,
+            )
+        self.sizes[id(node)] = size
+        return size
+
+    def key(self, node: yaml.Node, path: KeyPath) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.error("expected a text or number key, got a list or mapping", path, node)
+        # The constructor gives the key the data will have (200, True, None...), so the line
+        # map and the constructed catalog agree.
+        return self.loader.construct_object(node)
+
+    def error(self, problem: str, path: KeyPath, node: yaml.Node) -> CatalogError:
+        where = ".".join(str(p) for p in path) or None
+        return CatalogError(problem, file=self.name, line=node.start_mark.line + 1, key=where)
 
 
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")

@@ -73,9 +73,26 @@ class MessageTemplate:
             pieces[index] = str(params[pieces[index]])
         return "".join(pieces)
 
-    def pattern(self) -> re.Pattern[str]:
-        """A regex matching any rendering of this template (to identify parsed messages)."""
-        regex = []
-        for index, part in enumerate(self.parts):
-            regex.append("(.*?)" if index % 2 else re.escape(part))
-        return re.compile("".join(regex) + r"\Z", re.DOTALL)
+    def matches(self, text: str) -> bool:
+        """Whether ``text`` could be a rendering of this template, with any parameters.
+
+        Used on bodies that come from the network, so it runs in linear time: the literal
+        parts are found left to right, which is exact for patterns whose only wildcards are
+        the placeholders (a regex would backtrack polynomially on crafted input).
+        """
+        literals = self.parts[::2]
+        first, last = literals[0], literals[-1]
+        if len(literals) == 1:
+            return text == first
+        if not text.startswith(first) or len(text) < len(first) + len(last):
+            return False
+        end = len(text) - len(last)
+        if not text.endswith(last):
+            return False
+        position = len(first)
+        for middle in literals[1:-1]:
+            found = text.find(middle, position, end)
+            if found < 0:
+                return False
+            position = found + len(middle)
+        return True

@@ -192,12 +192,14 @@ def _statuses(data: Mapping[str, Any], source: Source) -> dict[str, str]:
         )
     result: dict[str, str] = {}
     for status, meaning in statuses.items():
+        if isinstance(status, str) and status.isascii() and status.isdigit() and len(status) == 3:
+            status = int(status)  # TOML keys are always text
         valid = (
             isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599
         ) or (isinstance(status, str) and bool(_STATUS_CLASS.match(status)))
         if not valid:
             raise source.error(
-                f"expected a status from 100 to 599 or a class like '5xx', got {status!r}",
+                f"expected a status from 100 to 599 or a class like '5xx', got {kind(status)}",
                 ("statuses", status),
             )
         if not isinstance(meaning, str) or not meaning.strip():

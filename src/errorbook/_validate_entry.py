@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -17,6 +18,7 @@ __all__ = ["ENTRY_KEYS", "RESERVED_PARAMS", "RETRYABLE_4XX", "validate_entry"]
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*\Z")
 
 ENTRY_KEYS: Final[frozenset[str]] = frozenset(
     {
@@ -51,6 +53,10 @@ RESERVED_PARAMS: Final[frozenset[str]] = frozenset(
         "retry_after",
     }
 )
+#: The largest integer wire code: beyond 2**53 JavaScript clients read the number wrong.
+MAX_INT_CODE: Final = 2**53 - 1
+#: The longest retry hint, in seconds; past a day a client should be told something else.
+MAX_RETRY_AFTER: Final = 86_400
 #: 4xx statuses for which repeating the same request can succeed later.
 RETRYABLE_4XX: Final[frozenset[int]] = frozenset({408, 409, 423, 425, 429})
 
@@ -62,7 +68,7 @@ def validate_entry(
     if not isinstance(key, str) or not _KEY.match(key):
         raise source.error(
             "expected an entry key of letters, digits, '_', '.' or '-', starting with a "
-            f"letter or '_', got {key!r}",
+            f"letter or '_', got {kind(key)}",
             path,
             key=str(key),
         )
@@ -73,13 +79,20 @@ def validate_entry(
     status = raw.get("status")
     if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
         raise source.error(
-            f"expected 'status', an HTTP error status from 400 to 599, got {status!r}",
+            f"expected 'status', an HTTP error status from 400 to 599, got {kind(status)}",
             (*path, "status"),
         )
     code = raw.get("code", key)
     if isinstance(code, bool) or not isinstance(code, str | int) or code == "":
         raise source.error(
-            f"expected 'code', a non-empty string or an integer, got {code!r}", (*path, "code")
+            f"expected 'code', a non-empty string or an integer, got {kind(code)}",
+            (*path, "code"),
+        )
+    if isinstance(code, int) and not 0 <= code <= MAX_INT_CODE:
+        raise source.error(
+            "expected an integer code from 0 to 2**53 - 1 (the integers every JSON client "
+            f"reads exactly), got {kind(code)}",
+            (*path, "code"),
         )
 
     params = _params(raw, path, source)
@@ -126,10 +139,13 @@ def validate_entry(
         )
     retry_after = raw.get("retry_after")
     if retry_after is not None and (
-        isinstance(retry_after, bool) or not isinstance(retry_after, int | float) or retry_after < 0
+        isinstance(retry_after, bool)
+        or not isinstance(retry_after, int | float)
+        or not 0 <= retry_after <= MAX_RETRY_AFTER
     ):
         raise source.error(
-            f"expected 'retry_after', seconds as a number >= 0, got {retry_after!r}",
+            f"expected 'retry_after', seconds from 0 to {MAX_RETRY_AFTER} (a day), got "
+            f"{kind(retry_after)}",
             (*path, "retry_after"),
         )
     if retry_after is not None and retry == "never":
@@ -176,7 +192,7 @@ def validate_entry(
             )
         if not _fits(value, params[name]):
             raise source.error(
-                f"expected a {params[name]} for example {name!r}, got {value!r}",
+                f"expected a {params[name]} for example {name!r}, got {kind(value)}",
                 (*path, "example", name),
             )
 
@@ -220,6 +236,8 @@ def _phrase(status: int) -> str:
 def _fits(value: Any, type_name: str) -> bool:
     if type_name != "bool" and isinstance(value, bool):
         return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
     return isinstance(value, PARAM_TYPES[type_name])
 
 
@@ -241,7 +259,7 @@ def _params(raw: Mapping[str, Any], path: KeyPath, source: Source) -> dict[str, 
                 "choose another name",
                 (*path, "params", name),
             )
-        if type_name not in PARAM_TYPES:
+        if not isinstance(type_name, str) or type_name not in PARAM_TYPES:
             raise source.error(
                 f"expected a parameter type ({', '.join(PARAM_TYPES)}), got {type_name!r}",
                 (*path, "params", name),
@@ -299,16 +317,22 @@ def _headers(raw: Mapping[str, Any], path: KeyPath, source: Source) -> dict[str,
     for name, value in headers.items():
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise source.error(
-                f"expected a header name (an HTTP token), got {name!r}", (*path, "headers")
+                f"expected a header name (an HTTP token), got {kind(name)}", (*path, "headers")
             )
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, str | int | float)
+            or (isinstance(value, int) and abs(value) > 10**18)
+        ):
             raise source.error(
-                f"expected a text or number value for header {name!r}", (*path, "headers", name)
+                f"expected text or a number for header {name!r}, got {kind(value)}",
+                (*path, "headers", name),
             )
         text = str(value)
-        if any(ch in text for ch in "\r\n\0"):
+        if not _HEADER_VALUE.match(text):
             raise source.error(
-                f"header {name!r} contains a line break, which would split the response",
+                f"header {name!r} holds a line break, a control character or non-ASCII text; "
+                "expected visible ASCII (a line break would split the response)",
                 (*path, "headers", name),
             )
         result[name] = text
