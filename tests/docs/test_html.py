@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from html.parser import HTMLParser
 from typing import Any
 
@@ -160,3 +161,89 @@ def test_anchor_is_safe_and_distinct(first: str, second: str) -> None:
 def test_plain_codes_are_their_own_anchor(code: str | int) -> None:
     """Codes made of safe characters are used as anchors unchanged."""
     assert entry_anchor(spec(code)) == str(code)
+
+
+# Tags the page never uses itself, one per place plain text reaches the page.
+HOSTILE = {
+    "code": "<b>x</b>",
+    "title": "<ins>t</ins>",
+    "message": "<u>m</u>",
+    "heading": "<small>Top</small>",
+    "table_heading": "<mark>Entries</mark>",
+    "column": "<i>Col</i>",
+    "status_heading": "<kbd>Codes</kbd>",
+    "status_header": "<sub>St</sub>",
+    "meaning_header": "<sup>Mn</sup>",
+    "label": "<var>{status}</var>",
+    "endpoint": "<script>alert(1)</script>",
+}
+
+
+def hostile_catalog() -> Catalog:
+    errors = {
+        "e": {
+            "status": 400,
+            "code": HOSTILE["code"],
+            "title": HOSTILE["title"],
+            "message": HOSTILE["message"],
+            "endpoints": ["POST /x"],
+        }
+    }
+    columns = {
+        "code": HOSTILE["column"],
+        "title": "Title",
+        "message": "Message",
+        "status_title": "Status",
+    }
+    docs = {
+        "heading": HOSTILE["heading"],
+        "table_heading": HOSTILE["table_heading"],
+        "columns": columns,
+        "endpoint_columns": columns,
+        "status_table": {
+            "heading": HOSTILE["status_heading"],
+            "status": HOSTILE["status_header"],
+            "meaning": HOSTILE["meaning_header"],
+            "label": HOSTILE["label"],
+        },
+    }
+    return catalog(errors, endpoints={"POST /x": HOSTILE["endpoint"]}, docs=docs)
+
+
+PLACES = {
+    "table": ["code", "title", "message", "heading", "table_heading", "column"],
+    "sections": ["title", "heading"],
+    "endpoints": ["code", "title", "message", "heading", "column", "endpoint"],
+}
+
+
+@pytest.mark.parametrize("style", STYLES, ids=str)
+def test_markup_in_plain_text_is_escaped(style: str) -> None:
+    """Codes, titles, messages, headings, column headers, status-table headings and labels,
+    and endpoint titles show their markup as text."""
+    page = render_html(hostile_catalog(), style=style)
+    checker = check(page)
+    tags = {"b", "ins", "u", "small", "mark", "i", "kbd", "sub", "sup", "var", "script"}
+    assert not checker.tags & tags
+    status_table = ["status_heading", "status_header", "meaning_header"]
+    for place in [*PLACES[style], *status_table]:
+        assert HOSTILE[place] not in page, place
+        assert escape(HOSTILE[place]) in page, place
+    # The label is Markdown: its tag is text too, around the status it names.
+    assert escape("<var>400</var>") in page
+    assert f"<title>{escape(HOSTILE['heading'])}</title>" in page
+    assert f"<h1>{escape(HOSTILE['heading'])}</h1>" in page
+    if style != "sections":
+        assert f"<code>{escape(HOSTILE['code'])}</code>" in page
+        assert f"<th>{escape(HOSTILE['column'])}</th>" in page
+    if style == "endpoints":
+        assert f"<h3>{escape(HOSTILE['endpoint'])}</h3>" in page
+    assert entry_anchor(hostile_catalog()["e"]) in checker.ids
+
+
+def test_strikethrough_is_markdown_only_where_markdown_is() -> None:
+    """Descriptions are GitHub-flavoured Markdown (``~~`` strikes through); titles are text."""
+    errors = {"e": {"status": 400, "title": "~~old~~", "message": "m", "description": "~~gone~~"}}
+    page = render_html(catalog(errors), style="sections")
+    assert "<s>gone</s>" in page
+    assert "400 ~~old~~</h3>" in page

@@ -15,11 +15,20 @@ from markdown_it.token import Token
 
 from errorbook._catalog import Catalog
 from errorbook._docs import render_markdown
-from errorbook._docs._markdown import code_span
+from errorbook._docs._markdown import author_markdown, code_span
 from errorbook._docs_config import COLUMN_FIELDS
 
-GFM = MarkdownIt("commonmark", {"html": False}).enable("table")
-TRICKY = st.text(alphabet=st.sampled_from("ab |`\\*_{}<>&#[]\n\t-:"), min_size=1, max_size=30)
+# GitHub's reading of Markdown: tables, strikethrough, raw HTML (linkify needs an extra
+# package and only turns bare URLs into links, which changes no page structure).
+GFM = MarkdownIt("gfm-like", {"linkify": False})
+# How the HTML glossary reads author Markdown: GFM without raw HTML.
+NO_HTML = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+TRICKY = st.text(alphabet=st.sampled_from("ab |`\\*_~{}<>&#[]()!\n\t-:"), min_size=1, max_size=30)
+MARKDOWN = st.text(alphabet=st.sampled_from("ab `{}<>~*_\\|-#>[]():/@.\n "), max_size=40)
+# A brace or angle bracket written as a backslash escape or a character reference: MDX reads
+# it as a character, so the checker below hides it before looking for raw ones.
+NEUTRALISED = re.compile(r"(?<!\\)((?:\\\\)*)\\[{}<]|&(?:#123|#125|lt);")
+FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 
 
 def catalog(errors: dict[str, Any], **top: Any) -> Catalog:
@@ -41,6 +50,47 @@ def tables(markdown: str) -> list[list[list[str]]]:
         elif token.type == "tr_close":
             found[-1].append(row)
     return found
+
+
+def mdx_hazards(markdown: str) -> list[str]:
+    """What an MDX parser would read as an expression or a JSX tag rather than as text.
+
+    That is a ``{``, ``}`` or ``<`` in running text (code spans and fenced code are safe;
+    MDX has no indented code), raw HTML other than the ``<br />`` of table cells, and
+    autolinks, which MDX does not have.
+    """
+    masked = NEUTRALISED.sub(lambda m: (m.group(1) or "") + "\\U", FRONT_MATTER.sub("", markdown))
+    hazards: list[str] = []
+
+    def walk(tokens: list[Token]) -> None:
+        for token in tokens:
+            raw_html = token.type == "html_block" or (
+                token.type == "html_inline" and token.content != "<br />"
+            )
+            running_text = token.type in ("text", "code_block")
+            if (
+                raw_html
+                or token.markup == "autolink"
+                or (running_text and re.search(r"[{}<]", token.content))
+            ):
+                hazards.append(token.content)
+            walk(token.children or [])
+
+    walk(GFM.parse(masked))
+    return hazards
+
+
+def plain(cell_source: str) -> str:
+    """The text a table cell's Markdown shows, or a marker when it holds any markup."""
+    tokens = GFM.parseInline(cell_source)[0].children or []
+    kinds = {token.type for token in tokens}
+    return "".join(t.content for t in tokens) if kinds <= {"text"} else f"<markup {kinds}>"
+
+
+def headings(markdown: str) -> list[str]:
+    """The plain text of every heading."""
+    tokens = GFM.parse(markdown)
+    return [plain(tokens[i + 1].content) for i, t in enumerate(tokens) if t.type == "heading_open"]
 
 
 SIMPLE = {
@@ -262,3 +312,182 @@ def test_language_picks_titles(style: str) -> None:
     expected = "### 400 Schlecht" if style == "sections" else "| 400 - Schlecht |"
     assert expected in render_markdown(cat, style=style, language="de")
     assert "Schlecht" not in render_markdown(cat, style=style, language="fr")
+
+
+# -- escaping: plain text, author Markdown, MDX ----------------------------------------------
+
+
+@pytest.mark.parametrize("title", ["~~old~~", "~old~", "a ~~b~~ c"], ids=str)
+def test_tildes_in_plain_text_are_not_strikethrough(title: str) -> None:
+    """A title's tildes read back as tildes, in a heading and in a table cell."""
+    errors = {"e": {"status": 400, "title": title, "message": title}}
+    columns = {"title": "T", "message": "M"}
+    cat = catalog(errors, docs={"columns": columns})
+    table = tables(render_markdown(cat))[0]
+    assert [plain(cell) for cell in table[1]] == [title, title]
+    heading = next(
+        line for line in render_markdown(cat, style="sections").splitlines() if "400" in line
+    )
+    html = GFM.render(heading)
+    assert not re.search(r"<(s|del)>", html)
+    assert f"400 {title}</h3>" in html
+
+
+def test_braces_are_never_mdx_expressions() -> None:
+    """Braces in every kind of catalog text are escaped, except inside code."""
+    errors = {
+        "e": {
+            "status": 400,
+            "code": "bad_{x}",
+            "title": "Bad {title}",
+            "message": "Expected {expected}, got {{literal}}",
+            "params": {"expected": "str"},
+            "example": {"expected": "{value}"},
+            "description": 'Use {expected}; send `{"a": 1}`, not {a: 1}.',
+            "resolution": "Either {this}\n\nor {that}.",
+            "endpoints": ["PUT /t/{id}"],
+        }
+    }
+    columns = {"code": "{code}", "title": "T", "message": "M", "description": "D"}
+    top = {
+        "endpoints": {"PUT /t/{id}": "Update {it}"},
+        "statuses": {400: "Bad {request}"},
+        "docs": {
+            "intro": 'Errors of {api}:\n\n```json\n{"message": "..."}\n```',
+            "columns": columns,
+            "endpoint_columns": {**columns, "resolution": "R"},
+            "status_table": {"heading": "Codes {all}", "label": "{status} {{x}}"},
+        },
+    }
+    cat = catalog(errors, **top)
+    for style in ("table", "sections", "endpoints"):
+        markdown = render_markdown(cat, style=style)
+        assert mdx_hazards(markdown) == [], style
+        html = GFM.render(markdown)
+        assert "Use {expected}; send <code>{&quot;a&quot;: 1}</code>, not {a: 1}." in html
+        assert '<code class="language-json">{&quot;message&quot;: &quot;...&quot;}\n</code>' in html
+        assert "Errors of {api}:" in html
+        assert "Bad {request}" in html
+    table = tables(render_markdown(cat))[1]
+    assert [plain(cell) for cell in table[0]] == ["{code}", "T", "M", "D"]
+    assert table[1][:3] == [
+        "`bad_{x}`",
+        "Bad \\{title\\}",
+        "Expected \\{value\\}, got \\{literal\\}",
+    ]
+    assert "### Update \\{it\\}" in render_markdown(cat, style="endpoints")
+
+
+def test_author_markdown_has_no_raw_html() -> None:
+    """Author Markdown shows raw HTML as text, as the HTML glossary does; links stay links."""
+    description = "A <b>bold</b> claim, a < b, see <https://x.test/a_b> or <me@x.test>."
+    errors = {"e": {"status": 400, "description": description}}
+    markdown = render_markdown(catalog(errors, docs={"columns": {"description": "D"}}))
+    assert mdx_hazards(markdown) == []
+    cell = tables(markdown)[0][1][0]
+    assert GFM.renderInline(cell) == NO_HTML.renderInline(description)
+    assert '<a href="https://x.test/a_b">https://x.test/a_b</a>' in GFM.renderInline(cell)
+    assert '<a href="mailto:me@x.test">me@x.test</a>' in GFM.renderInline(cell)
+    assert "&lt;b&gt;bold&lt;/b&gt;" in GFM.renderInline(cell)
+
+
+def test_status_meanings_from_titles_are_plain_text() -> None:
+    """Without ``statuses``, the status table lists titles, which are text, not Markdown."""
+    errors = {"e": {"status": 400, "title": "*not bold* ~~x~~ {y}", "message": "m"}}
+    markdown = render_markdown(catalog(errors, docs={"status_table": True}))
+    assert plain(tables(markdown)[0][1][1]) == "*not bold* ~~x~~ {y}"
+
+
+AUTHOR_MARKDOWN = [
+    "Plain {braces} and `code {braces}` and ``a ` {b}``.",
+    "Already escaped \\{ and \\\\{ not.",
+    "```\n{fenced}\n```\n\n~~~ts\nconst a = {b};\n~~~\n\nafter {c}",
+    "- one `a\n- two {b}`\n\n> quoted `{c}\n> {d}`",
+    "    indented {code}",
+    "# Heading {h}\n\n| a | b |\n|---|---|\n| `x | {y}` |\n| `{z}` | w |",
+    "A <b>tag</b>, a < b, <https://x.test/p?q={v}> and <a.b@x.test>.",
+    "[link {text}](https://x.test/{id}) ![alt {text}](i.png) ~~gone~~",
+    "`unclosed {x}\n\nnext `{y}`",
+]
+
+
+@pytest.mark.parametrize("text", AUTHOR_MARKDOWN, ids=range(len(AUTHOR_MARKDOWN)))
+def test_author_markdown_renders_as_written(text: str) -> None:
+    """Author Markdown is made MDX-safe and still renders as the HTML glossary renders it."""
+    safe = author_markdown(text)
+    assert mdx_hazards(safe) == []
+    assert NO_HTML.render(safe) == NO_HTML.render(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=MARKDOWN)
+def test_any_author_markdown_is_mdx_safe(text: str) -> None:
+    """Whatever author Markdown holds, MDX reads no expression or tag in it."""
+    assert mdx_hazards(author_markdown(text)) == []
+
+
+FIELD_TEXT = TRICKY.filter(str.strip)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    # A backslash right before a pipe cannot survive a GFM table cell, even in a code span.
+    code=FIELD_TEXT.filter(lambda text: "\\|" not in text),
+    title=FIELD_TEXT,
+    message=TRICKY,
+    value=TRICKY,
+    description=TRICKY,
+    resolution=TRICKY,
+    headers=st.lists(FIELD_TEXT, min_size=5, max_size=5),
+    endpoint=FIELD_TEXT,
+    meaning=FIELD_TEXT,
+)
+def test_any_text_in_any_field_stays_text(
+    code: str,
+    title: str,
+    message: str,
+    value: str,
+    description: str,
+    resolution: str,
+    headers: list[str],
+    endpoint: str,
+    meaning: str,
+) -> None:
+    """Whatever any field holds, tables keep their shape, plain text reads back as written,
+    and MDX finds no expression or tag anywhere on the page."""
+    template = message.replace("{", "{{").replace("}", "}}") + " {value}"
+    errors = {
+        "e": {
+            "status": 400,
+            "code": code,
+            "title": title,
+            "message": template,
+            "params": {"value": "str"},
+            "example": {"value": value},
+            "description": description,
+            "resolution": resolution,
+            "endpoints": ["POST /x"],
+        }
+    }
+    columns = dict(
+        zip(["code", "title", "message", "description", "resolution"], headers, strict=True)
+    )
+    docs = {"columns": columns, "endpoint_columns": columns, "status_table": True}
+    cat = catalog(errors, endpoints={"POST /x": endpoint}, statuses={400: meaning}, docs=docs)
+    for style in ("table", "endpoints"):
+        markdown = render_markdown(cat, style=style)
+        assert mdx_hazards(markdown) == [], style
+        found = tables(markdown)
+        assert all(len(row) == len(table[0]) for table in found for row in table)
+        status_table, entries = found[0], found[1]
+        assert len(status_table) == 2
+        assert [plain(header) for header in entries[0]] == [" ".join(h.split()) for h in headers]
+        assert len(entries) == 2
+        (span,) = GFM.parseInline(entries[1][0])[0].children or []
+        assert (span.type, span.content) == ("code_inline", " ".join(code.splitlines()))
+        assert plain(entries[1][1]) == " ".join(title.split())
+        assert plain(entries[1][2]) == " ".join(f"{message} {value}".split())
+    assert " ".join(endpoint.split()) in headings(render_markdown(cat, style="endpoints"))
+    sections = render_markdown(cat, style="sections")
+    assert mdx_hazards(sections) == []
+    assert f"400 {' '.join(title.split())}" in headings(sections)

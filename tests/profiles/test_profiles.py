@@ -17,6 +17,8 @@ import yaml
 from errorbook._catalog import Catalog
 from errorbook._docs import render_markdown
 from errorbook._problem import FieldError
+from errorbook._profiles import profile_names
+from errorbook._spec import ErrorSpec
 
 SEEDS = ("rebuild", "discord", "symbl", "wetransfer", "tape")
 
@@ -70,25 +72,76 @@ def test_profile_loads_with_its_own_format(name: str) -> None:
     assert catalog.type_base
 
 
+def own_entries(catalog: Catalog) -> list[ErrorSpec]:
+    """The entries a catalog writes itself, without the rfc9457 fallbacks it inherits."""
+    fallback_keys = {catalog.for_condition(c).key for c in catalog.fallbacks}
+    return [spec for spec in catalog if spec.key not in fallback_keys]
+
+
+def normalised(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
 @pytest.mark.parametrize("name", SEEDS, ids=SEEDS)
 def test_prose_is_not_borrowed_from_rfc9457(name: str) -> None:
     """No entry of a seed profile reuses a description of the default profile."""
     defaults = {spec.description for spec in load("rfc9457")}
     catalog = load(name)
-    fallback_keys = {catalog.for_condition(c).key for c in catalog.fallbacks}
-    own = [spec for spec in catalog if spec.key not in fallback_keys]
+    own = own_entries(catalog)
     assert own
     assert all(spec.description and spec.description not in defaults for spec in own)
     assert catalog.description != load("rfc9457").description
 
 
+def test_descriptions_are_unique_across_profiles() -> None:
+    """Each description, in every built-in profile, is written for its own entry.
+
+    A description says what one situation means, so no two entries share one, in the same
+    profile or in two. A resolution may repeat within a profile (the gateway errors of one
+    API all say to retry), but no profile takes another's. Whitespace and case do not count.
+    """
+    descriptions: dict[str, str] = {}
+    resolutions: dict[str, str] = {}
+    catalogs: dict[str, str] = {}
+    for name in profile_names():
+        catalog = load(name)
+        text = normalised(catalog.description)
+        assert text, name
+        assert text not in catalogs, f"{name} describes itself as {catalogs.get(text)} does"
+        catalogs[text] = name
+        for spec in own_entries(catalog):
+            where = f"{name}: {spec.key}"
+            text = normalised(spec.description)
+            assert text, f"{where} has no description"
+            assert text not in descriptions, f"{where} repeats {descriptions.get(text)}"
+            descriptions[text] = where
+            text = normalised(spec.resolution)
+            if text:
+                owner = resolutions.setdefault(text, name)
+                assert owner == name, f"{where} repeats a resolution of {owner}"
+
+
 @pytest.mark.parametrize("name", SEEDS, ids=SEEDS)
 def test_every_entry_renders_its_example(name: str) -> None:
-    """Every entry's example parameters render a body in the profile's format."""
+    """Every entry's example renders a body that parses back to the entry and its message.
+
+    The body gives back the example message and the status, the wire code where the format
+    has room for one, and identifies the entry it came from (by code, else by message).
+    """
     catalog = load(name)
     for spec in catalog:
         assert set(spec.example) == set(spec.params), spec.key
-        assert catalog.format.render(catalog.problem(spec.key, **spec.example))
+        for language in spec.languages:
+            where = f"{spec.key} ({language})"
+            problem = catalog.problem(spec.key, language=language, **spec.example)
+            rendered = catalog.format.render(problem)
+            parsed = catalog.format.parse(rendered, status=spec.status)
+            assert parsed.message == spec.example_message(language, catalog.language), where
+            assert parsed.status == spec.status, where
+            if "code" in catalog.format.carries:
+                assert parsed.code == spec.code, where
+                assert type(parsed.code) is type(spec.code), where
+            assert catalog.identify(parsed).key == spec.key, where
 
 
 CONDITIONS = [

@@ -1,7 +1,9 @@
 """The glossary as one standalone HTML page: inline CSS, no scripts, no external assets.
 
-Catalog text is data, never markup. Plain text is escaped; Markdown (intro, descriptions,
-resolutions, status meanings) goes through markdown-it-py with raw HTML disabled, so a
+Catalog text is data, never markup. Plain text (titles, codes, messages, column headers,
+headings, endpoint titles) is escaped; Markdown (intro, descriptions, resolutions, status
+meanings and labels) is read as GitHub-flavoured Markdown (tables, strikethrough) by
+markdown-it-py with raw HTML disabled, as the Markdown glossary writes it, so a
 ``<script>`` in a catalog shows up as text, and link targets such as ``javascript:`` are
 refused by markdown-it's link validation. Each entry carries ``id=entry_anchor(spec)``, so a
 problem's ``type`` URI can end in ``#<code>`` and land on its row or section.
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["render_html", "render_html_index"]
 
-_MD: Final = MarkdownIt("commonmark", {"html": False}).enable("table")
+_MD: Final = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
 def _markdown(text: str) -> str:

@@ -209,8 +209,13 @@ class _Builder:
     # -- pieces ------------------------------------------------------------------------
 
     def _status_blocks(self, table: StatusTable, *, level: int) -> list[Block]:
+        # The catalog's own status meanings are Markdown; meanings made of titles are text.
+        meanings: list[tuple[str, Cell]]
         if self.catalog.statuses:
-            meanings: Mapping[str, str] = self.catalog.statuses
+            meanings = [
+                (status, Cell("markdown", meaning))
+                for status, meaning in self.catalog.statuses.items()
+            ]
         else:
             by_status: dict[str, list[str]] = {}
             for spec in sorted(self.own, key=_by_status):
@@ -218,15 +223,12 @@ class _Builder:
                 title = spec.title_in(self.language, self.catalog.language)
                 if title not in titles:
                     titles.append(title)
-            meanings = {status: ", ".join(titles) for status, titles in by_status.items()}
+            meanings = [
+                (status, Cell("text", ", ".join(titles))) for status, titles in by_status.items()
+            ]
         rows = tuple(
-            Row(
-                (
-                    Cell("markdown", _label(table.label, status)),
-                    Cell("markdown", meaning),
-                )
-            )
-            for status, meaning in meanings.items()
+            Row((Cell("markdown", _label(table.label, status)), meaning))
+            for status, meaning in meanings
         )
         return [
             Heading(level, table.heading),
