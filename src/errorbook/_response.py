@@ -9,6 +9,7 @@ from http import HTTPStatus
 
 from ._catalog import Catalog
 from ._formats._base import Format
+from ._formats._json import retry_after_seconds
 from ._negotiation import choose_format
 from ._problem import Problem
 
@@ -77,9 +78,11 @@ def render_response(
     ]
     if problem.language and _LANGUAGE_TAG.match(problem.language):
         headers.append(("content-language", problem.language))
-    retry_after = problem.retry_after
-    if retry_after is not None and math.isfinite(retry_after):
-        headers.append(("retry-after", str(max(0, math.ceil(retry_after)))))
+    # The same reading of the hint as the body's: no header for NaN, infinities or numbers
+    # past float range, 0 for a negative delay.
+    retry_after = retry_after_seconds(problem.retry_after)
+    if retry_after is not None:
+        headers.append(("retry-after", str(math.ceil(retry_after))))
     if problem.request_id:
         headers.append(("x-request-id", safe_header_value(problem.request_id)))
     taken = {name for name, _ in headers}

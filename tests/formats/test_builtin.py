@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import errorbook._formats as formats
+from errorbook._errors import FormatError
 from errorbook._formats import CARRIABLE, Format, format_names, get_format
 from errorbook._problem import FieldError, Problem
 
@@ -245,6 +246,54 @@ def test_google_without_fields_or_request_id_has_only_error_info() -> None:
     assert body["error"]["details"] == [
         {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "QUOTA"}
     ]
+
+
+HOSTILE_BODIES = [
+    ("tape", b'{"status":-5,"error_code":"c","error_message":"m"}', "HTTP status"),
+    ("tape", b'{"status":0,"error_code":"c","error_message":"m"}', "HTTP status"),
+    ("jsonapi", b'{"errors":[{"status":"000000000","detail":"m"}]}', "string of 3 digits"),
+    ("jsonapi", b'{"errors":[{"status":"999","detail":"m"}]}', "HTTP status"),
+    ("google", b'{"error":{"code":' + b"4" * 4000 + b',"message":"m"}}', "HTTP status"),
+    ("problem+json", b'{"status":429,"retry_after":1' + b"0" * 400 + b"}", "fits a float"),
+    ("discord", b'{"message":"m","retry_after":1' + b"0" * 400 + b"}", "fits a float"),
+    ("discord", b'{"message":"m","retry_after":NaN}', "NaN is not JSON"),
+    ("discord", b'{"message":"m","retry_after":1e999}', "too large for a float"),
+    ("discord", b'{"message":"m","retry_after":-2}', "fits a float"),
+    ("discord", b'{"message":"m","global":Infinity}', "Infinity is not JSON"),
+    ("symbl", b'{"message":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+    ("stripe", b'{"error":{"message":"m","x":' + b"[" * 5000 + b"]" * 5000 + b"}}", "deeply"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "match"),
+    HOSTILE_BODIES,
+    ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(HOSTILE_BODIES)],
+)
+def test_hostile_numbers_and_nesting_raise_format_error(name: str, body: bytes, match: str) -> None:
+    """Statuses outside 100-599, delays that are not finite or negative, and deep nesting are
+    FormatErrors; never an OverflowError, a RecursionError or a Problem holding them."""
+    with pytest.raises(FormatError, match=match):
+        get_format(name).parse(body, status=429)
+
+
+@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+def test_every_format_renders_hostile_extensions_and_retry_after(name: str) -> None:
+    """Render never raises, and what it writes parses back with the sound members intact."""
+    loop: list[object] = []
+    loop.append(loop)
+    deep: object = "leaf"
+    for _ in range(100_000):
+        deep = [deep]
+    problem = PROBLEM.replace(
+        retry_after=float("nan"),
+        extensions={"param": "size", "loop": loop, "deep": deep, "nan": float("nan")},
+    )
+    fmt = get_format(name)
+    back = fmt.parse(fmt.render(problem), status=400)
+    assert back.retry_after is None
+    if "extensions" in fmt.carries:
+        assert back.extensions == {"param": "size"}
 
 
 def test_a_format_registered_before_first_use_is_not_replaced() -> None:

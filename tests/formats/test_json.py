@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
 from errorbook._errors import FormatError
 from errorbook._formats import get_format
+from errorbook._formats._json import render_writable
 from errorbook._problem import FieldError, Problem
 
 FMT = get_format("problem+json")
@@ -198,7 +200,25 @@ def test_null_standard_members_count_as_absent() -> None:
         ),
         (b'{"status":400,"detail":"x","errors":[{"pointer":""}]}', "\\$.errors\\[0\\].detail"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
         (b'{"detail":"no status anywhere"}', "no status"),
+        (b'{"status":-5,"detail":"x"}', "HTTP status from 100 to 599 at \\$.status, got -5"),
+        (b'{"status":0,"detail":"x"}', "HTTP status from 100 to 599"),
+        (b'{"status":99,"detail":"x"}', "HTTP status from 100 to 599"),
+        (b'{"status":600,"detail":"x"}', "HTTP status from 100 to 599"),
+        (b'{"status":' + b"9" * 4000 + b',"detail":"x"}', "HTTP status.*got 9{20}\\.\\.\\.$"),
+        (b'{"status":' + b"9" * 5000 + b',"detail":"x"}', "not JSON"),
+        (
+            b'{"status":429,"retry_after":1' + b"0" * 400 + b"}",
+            "seconds >= 0 that fits a float at \\$.retry_after",
+        ),
+        (b'{"status":429,"retry_after":-1}', "seconds >= 0 that fits a float at \\$.retry_after"),
+        (b'{"status":429,"retry_after":NaN}', "not JSON \\(NaN is not JSON\\)"),
+        (b'{"status":429,"retry_after":Infinity}', "Infinity is not JSON"),
+        (b'{"status":429,"retry_after":-Infinity}', "-Infinity is not JSON"),
+        (b'{"status":429,"retry_after":1e999}', "the number 1e999 is too large for a float"),
+        (b'{"status":400,"detail":"x","balance":[NaN]}', "NaN is not JSON"),
+        (b'{"status":400,"detail":"x","balance":-1e400}', "too large for a float"),
     ],
     ids=[
         "empty",
@@ -220,10 +240,139 @@ def test_null_standard_members_count_as_absent() -> None:
         "errors-pointer-number",
         "errors-detail-missing",
         "deep-nesting",
+        "deep-objects",
         "no-status",
+        "status-negative",
+        "status-zero",
+        "status-99",
+        "status-600",
+        "status-4000-digits",
+        "status-past-digit-limit",
+        "retry-after-int-past-float",
+        "retry-after-negative",
+        "retry-after-nan",
+        "retry-after-infinity",
+        "retry-after-minus-infinity",
+        "retry-after-1e999",
+        "nan-in-extension",
+        "huge-float-in-extension",
     ],
 )
 def test_garbage_raises_format_error(body: bytes, match: str) -> None:
     """Anything that is not a problem+json body raises FormatError, never a decode error."""
     with pytest.raises(FormatError, match=match):
         FMT.parse(body)
+
+
+def _strict(body: bytes) -> Any:
+    """``body`` as JSON, failing on NaN and Infinity, which Python would accept."""
+
+    def refuse(name: str) -> Any:
+        raise AssertionError(f"render wrote {name}, which is not JSON")
+
+    return json.loads(body, parse_constant=refuse)
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise KeyError("no text for this one")
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _hostile_extensions() -> dict[Any, Any]:
+    loop: list[Any] = []
+    loop.append(loop)
+    cycle: dict[str, Any] = {"a": [1]}
+    cycle["self"] = {"up": cycle}
+    return {
+        "nan": float("nan"),
+        "inf": [1, {"x": float("inf")}],
+        "loop": loop,
+        "cycle": cycle,
+        "deep": _nested(100_000),
+        "huge": 10**5000,  # str() refuses it: past Python's 4300-digit limit
+        "unprintable": {"x": _Unprintable()},
+        float("nan"): "a NaN key",
+    }
+
+
+def test_render_leaves_out_the_extensions_json_cannot_hold_and_keeps_the_rest() -> None:
+    """Render never raises and never writes NaN: a member it cannot write is left out alone."""
+    kept = {"ok": [1, "two", {"three": 3.0}], "when": dt.date(2024, 5, 1), "deep64": _nested(64)}
+    problem = _problem(retry_after=2.0, extensions={**_hostile_extensions(), **kept})
+    body = _strict(FMT.render(problem))
+    assert body == {
+        "status": 400,
+        "detail": "Expected 1200 to be 3243214",
+        "code": "size_mismatch",
+        "retry_after": 2.0,
+        "ok": [1, "two", {"three": 3.0}],
+        "when": "2024-05-01",
+        "deep64": _nested(64),
+    }
+    assert FMT.parse(FMT.render(problem)).extensions == {
+        "ok": [1, "two", {"three": 3.0}],
+        "when": "2024-05-01",
+        "deep64": _nested(64),
+    }
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "written"),
+    [
+        (float("nan"), None),
+        (float("inf"), None),
+        (float("-inf"), None),
+        (10**400, None),
+        (-3.5, 0.0),
+        (-0.0, -0.0),
+        (0, 0),
+        (64.57, 64.57),
+    ],
+    ids=repr,
+)
+def test_render_writes_only_a_finite_retry_after(retry_after: float, written: object) -> None:
+    """A non-finite retry_after is left out and a negative one written as 0, so it parses."""
+    body = FMT.render(_problem(retry_after=retry_after))
+    assert _strict(body).get("retry_after") == written
+    assert FMT.parse(body).retry_after == written
+
+
+def test_deep_extensions_are_written_while_the_encoder_copes() -> None:
+    """Past 64 levels nothing is promised, but the usual render does not walk to check."""
+    body = _strict(FMT.render(_problem(extensions={"deep": _nested(100)})))
+    assert body["deep"] == _nested(100)
+
+
+def test_render_writable_leaves_out_deep_members_when_the_body_still_recurses() -> None:
+    """A member that encodes alone but tips the whole body over the limit goes too, last."""
+    seen: list[set[str]] = []
+
+    def build(problem: Problem) -> dict[str, Any]:
+        seen.append(set(problem.extensions))
+        if "deep" in problem.extensions:  # as the encoder would, a few levels further down
+            raise RecursionError("maximum recursion depth exceeded")
+        return {"detail": problem.message, **problem.extensions}
+
+    problem = _problem(extensions={"deep": _nested(65), "fine": _nested(64), "nan": float("nan")})
+    assert _strict(render_writable(build, problem)) == {
+        "detail": "Expected 1200 to be 3243214",
+        "fine": _nested(64),
+    }
+    assert seen == [{"deep", "fine"}, {"fine"}]
+
+
+def test_render_writable_raises_what_is_not_the_extensions_fault() -> None:
+    """Only extensions are sorted out; a broken body builder still shows its error."""
+
+    def build(problem: Problem) -> dict[str, Any]:
+        raise TypeError("a bug in the format")
+
+    with pytest.raises(TypeError, match="a bug in the format"):
+        render_writable(build, _problem(extensions={"a": 1}))

@@ -431,10 +431,10 @@ NESTED = template_format(
         (b'{"error":{"message":"m","code":true}}', "a string or an integer at \\$.error.code"),
         (b'{"error":{"message":"m","code":[1]}}', "a string or an integer at \\$.error.code"),
         (b'{"error":{"message":"m","s":"400"}}', "an integer at \\$.error.s, got a string"),
-        (b'{"error":{"message":"m","st":"four"}}', "string of digits at \\$.error.st"),
+        (b'{"error":{"message":"m","st":"four"}}', "string of 3 digits at \\$.error.st"),
         (
             b'{"error":{"message":"m","st":"' + b"9" * 5000 + b'"}}',
-            "string of digits at \\$.error.st",
+            "string of 3 digits at \\$.error.st",
         ),
         (b'{"error":"m"}', "expected an object at \\$.error, got a string"),
         (b"[]", "expected an object at \\$, got an array"),
@@ -583,3 +583,109 @@ def test_problem_variables_only_in_each_items_are_not_carried() -> None:
         "t", {"m": "$message", "e": [{"$each": "$fields", "item": {"c": "$code", "t": "$title"}}]}
     )
     assert fmt.carries == {"message", "status"}
+
+
+STATUSES = template_format("s", {"m": "$message", "s": "$status", "st": "$status_text"})
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        ("s", "-5"),
+        ("s", "0"),
+        ("s", "99"),
+        ("s", "600"),
+        ("s", "9" * 4000),
+        ("st", '"000000000"'),
+        ("st", '"099"'),
+        ("st", '"600"'),
+        ("st", '"40"'),
+        ("st", '"4000"'),
+        ("st", '"-50"'),
+        ("st", '" 400"'),
+        ("st", '"\uff14\uff10\uff10"'),
+        ("st", "700"),
+        ("st", "-400"),
+    ],
+    ids=repr,
+)
+def test_parse_refuses_a_status_outside_100_to_599(member: str, value: str) -> None:
+    """$status must be an integer from 100 to 599, and $status_text three ASCII digits too."""
+    with pytest.raises(FormatError, match=f"at \\$.{member}"):
+        STATUSES.parse(f'{{"m":"M","{member}":{value}}}'.encode(), status=400)
+
+
+def test_parse_takes_a_status_text_of_three_digits_or_an_integer() -> None:
+    """JSON:API writes "409"; a plain 409 is just as unambiguous and is taken too."""
+    assert STATUSES.parse(b'{"m":"M","st":"409"}').status == 409
+    assert STATUSES.parse(b'{"m":"M","st":409}').status == 409
+    assert STATUSES.parse(b'{"m":"M","s":100}').status == 100
+    assert STATUSES.parse(b'{"m":"M","s":599}').status == 599
+
+
+RETRY = template_format("r", {"m": "$message", "ra": "$retry_after", "...": "$extensions"})
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("1" + "0" * 400, "seconds >= 0 that fits a float at \\$.ra"),
+        ("-1", "seconds >= 0 that fits a float at \\$.ra"),
+        ("-0.5", "seconds >= 0 that fits a float at \\$.ra"),
+        ("1e999", "too large for a float"),
+        ("NaN", "NaN is not JSON"),
+        ("Infinity", "Infinity is not JSON"),
+        ("-Infinity", "-Infinity is not JSON"),
+    ],
+    ids=["int-past-float", "negative", "negative-float", "1e999", "nan", "inf", "minus-inf"],
+)
+def test_parse_refuses_a_retry_after_that_is_not_a_delay(value: str, match: str) -> None:
+    """retry_after is a finite float >= 0 after parse, or the body is a FormatError."""
+    with pytest.raises(FormatError, match=match):
+        RETRY.parse(f'{{"m":"M","ra":{value}}}'.encode(), status=429)
+
+
+def test_parse_refuses_non_finite_numbers_anywhere() -> None:
+    """NaN and 1e999 are refused even in a member the template does not name."""
+    for value in ("NaN", "-Infinity", "1e999"):
+        with pytest.raises(FormatError, match="not JSON"):
+            RETRY.parse(f'{{"m":"M","x":[{value}]}}'.encode(), status=429)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "written"),
+    [
+        (float("nan"), None),
+        (float("inf"), None),
+        (float("-inf"), None),
+        (10**400, None),
+        (-3.0, 0.0),
+        (2, 2),
+        (2.5, 2.5),
+    ],
+    ids=repr,
+)
+def test_render_writes_only_a_finite_retry_after(retry_after: float, written: object) -> None:
+    """A non-finite retry_after is left out and a negative one is 0, so it parses back."""
+    body = RETRY.render(_problem(retry_after=retry_after))
+    assert json.loads(body, parse_constant=_no_constant).get("ra") == written
+    assert RETRY.parse(body, status=429).retry_after == written
+
+
+def _no_constant(name: str) -> Any:
+    raise AssertionError(f"render wrote {name}, which is not JSON")
+
+
+def test_render_leaves_out_only_the_extensions_json_cannot_hold() -> None:
+    """A NaN or cyclic extension is left out, placed by $ext.NAME or spread; the rest stays."""
+    loop: list[Any] = []
+    loop.append(loop)
+    fmt = template_format("e", {"m": "$message", "a": "$ext.a", "...": "$extensions"})
+    problem = _problem(extensions={"a": [float("nan")], "b": loop, "c": {"d": [1, "x"]}})
+    body = json.loads(fmt.render(problem), parse_constant=_no_constant)
+    assert body == {"m": "Bad.", "c": {"d": [1, "x"]}}
+    problem = _problem(extensions={"a": {"ok": True}, "b": float("inf")})
+    assert json.loads(fmt.render(problem), parse_constant=_no_constant) == {
+        "m": "Bad.",
+        "a": {"ok": True},
+    }

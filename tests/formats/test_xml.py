@@ -269,3 +269,71 @@ def test_huge_integers_raise_format_error() -> None:
             + digits
             + b"</code></problem>"
         )
+
+
+def _body(members: str) -> bytes:
+    return f'<problem xmlns="urn:ietf:rfc:7807">{members}</problem>'.encode()
+
+
+@pytest.mark.parametrize("status", ["-5", "0", "99", "600", "000000000", "9" * 4000])
+def test_status_outside_100_to_599_raises_format_error(status: str) -> None:
+    """A body's status is an HTTP status or the body is refused."""
+    with pytest.raises(FormatError, match="<status> must be an HTTP status from 100 to 599"):
+        FMT.parse(_body(f"<status>{status}</status>"))
+
+
+@pytest.mark.parametrize("seconds", ["-1", "-0.5", "1" + "0" * 400, "inf", "-1e999"])
+def test_retry_after_that_is_not_a_delay_raises_format_error(seconds: str) -> None:
+    """retry_after is a finite number >= 0, or the body is refused."""
+    with pytest.raises(FormatError, match="<retry_after> must be"):
+        FMT.parse(_body(f"<status>429</status><retry_after>{seconds}</retry_after>"))
+
+
+def _nested(depth: int) -> object:
+    value: object = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise KeyError("no text for this one")
+
+
+def test_render_leaves_out_extensions_it_cannot_write_and_keeps_the_rest() -> None:
+    """Cycles, non-finite floats, nesting past 64 levels and failing str() lose the member."""
+    loop: list[object] = []
+    loop.append(loop)
+    cycle: dict[str, object] = {}
+    cycle["self"] = cycle
+    problem = _problem(
+        extensions={
+            "loop": loop,
+            "cycle": cycle,
+            "nan": [1, float("nan")],
+            "inf": {"x": float("-inf")},
+            "deep65": _nested(65),
+            "deep100k": _nested(100_000),
+            "huge": 10**5000,
+            "unprintable": _Unprintable(),
+            "ok": {"a": ["1", "2"]},
+            "deep64": _nested(64),
+        }
+    )
+    body = FMT.render(problem)
+    ET.fromstring(body)
+    back = FMT.parse(body)
+    assert set(back.extensions) == {"ok", "deep64"}
+    assert back.extensions["ok"] == {"a": ["1", "2"]}
+    assert back.extensions["deep64"] == _nested(64)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "written"),
+    [(float("nan"), None), (float("inf"), None), (10**400, None), (-3, 0.0), (2.5, 2.5)],
+    ids=repr,
+)
+def test_render_writes_only_a_finite_retry_after(retry_after: float, written: object) -> None:
+    """A non-finite retry_after is left out and a negative one is 0, so it parses back."""
+    assert FMT.parse(FMT.render(_problem(retry_after=retry_after))).retry_after == written

@@ -47,14 +47,28 @@ class Format(Protocol):
     carries: frozenset[str]
 
     def render(self, problem: Problem) -> bytes:
-        """The body for ``problem``, encoded as UTF-8 (XML declares it)."""
+        """The body for ``problem``, encoded as UTF-8 (XML declares it).
+
+        Never raises for what ``extensions`` and ``retry_after`` hold, so the layer can always
+        answer. Built-in formats leave out an extension member they cannot write (a
+        non-finite float, a reference cycle, nesting too deep, an int past Python's digit
+        limit, an object whose ``str()`` raises) and write the rest of the body; JSON bodies
+        never contain ``NaN`` or ``Infinity``, which are not JSON. A non-finite
+        ``retry_after`` is left out and a negative one written as 0. The other members are
+        trusted to have their annotated types.
+        """
         ...
 
     def parse(self, body: bytes, *, status: int | None = None) -> Problem:
         """A Problem from ``body``; ``status`` is the HTTP status, for bodies without one.
 
+        A status read from the body is an int from 100 to 599, and ``retry_after`` is None
+        or a finite float >= 0. The ``status`` argument is taken as given.
+
         Raises:
-            FormatError: the body is not in this format. Never a JSON or XML decode error.
+            FormatError: the body is not in this format, or holds a status, retry_after or
+                number that breaks the above. Never a JSON or XML decode error, an
+                OverflowError or a RecursionError.
         """
         ...
 

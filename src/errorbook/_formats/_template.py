@@ -26,7 +26,7 @@ from typing import Any, Final
 from .._errors import FormatError
 from .._problem import Problem
 from ._base import CARRIABLE, Format
-from ._json import encode_json, encode_utf8
+from ._json import encode_json, encode_utf8, render_writable
 from ._template_nodes import (
     Arr,
     DynamicObj,
@@ -39,6 +39,7 @@ from ._template_nodes import (
     Node,
     Obj,
     ProblemVar,
+    RetryAfter,
     Spread,
     StatusName,
     StatusText,
@@ -96,8 +97,18 @@ class TemplateFormat:
         return f"<template format {self.name!r} ({self.media_type})>"
 
     def render(self, problem: Problem) -> bytes:
-        """The body for ``problem``, shaped by the template."""
-        return encode_utf8(encode_json(self._root.render(problem, None)))
+        """The body for ``problem``, shaped by the template.
+
+        Never raises for what the extensions hold: a member JSON cannot carry is left out,
+        as problem+json does (see ``render_writable``), and so is a non-finite ``retry_after``.
+        """
+        try:
+            return encode_utf8(encode_json(self._root.render(problem, None)))
+        except Exception:  # an extension JSON cannot hold; the fallback sorts it out
+            return render_writable(self._build, problem)
+
+    def _build(self, problem: Problem) -> Any:
+        return self._root.render(problem, None)
 
     def parse(self, body: bytes, *, status: int | None = None) -> Problem:
         """A Problem from a body shaped by the template; ``status`` when the body has none."""
@@ -145,7 +156,7 @@ class _Compiler:
             self.carry(name, guard)
             if name == "message" and not self.message_path:
                 self.message_path = path
-            return ProblemVar(name)
+            return RetryAfter() if name == "retry_after" else ProblemVar(name)
         if name in ("status_text", "status_name"):
             return StatusText() if name == "status_text" else StatusName()
         if name.startswith("ext.") and len(name) > 4:

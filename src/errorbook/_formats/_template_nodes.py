@@ -20,6 +20,7 @@ from jsonpointer import JsonPointer, JsonPointerException
 
 from .._errors import FormatError
 from .._problem import FieldError, Problem
+from ._json import retry_after_seconds
 
 __all__ = [
     "GRPC_STATUS_NAMES",
@@ -34,6 +35,7 @@ __all__ = [
     "Node",
     "Obj",
     "ProblemVar",
+    "RetryAfter",
     "Spread",
     "StatusName",
     "StatusText",
@@ -94,6 +96,18 @@ class ProblemVar(Node):
 
     def render(self, problem: Problem, field: FieldError | None) -> Any:
         return getattr(problem, self.attr)
+
+
+class RetryAfter(ProblemVar):
+    """``$retry_after``: left out when not finite, and 0 when negative, so it parses back."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__("retry_after")
+
+    def render(self, problem: Problem, field: FieldError | None) -> Any:
+        return retry_after_seconds(problem.retry_after)
 
 
 class StatusText(Node):

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from .._errors import FormatError
 from .._problem import FieldError, Problem
-from ._json import describe, load_json
+from ._json import describe, load_json, shorten, valid_retry_after, valid_status
 from ._template_nodes import (
     Arr,
     Each,
@@ -99,13 +99,13 @@ class _Reader:
         if isinstance(node, ProblemVar):
             self.problem_var(node.attr, value, path)
         elif isinstance(node, StatusText):
-            # Bounded: int() refuses digit strings past 4300 characters with a ValueError.
-            if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
-                self.values.setdefault("status", int(value))
+            # JSON:API writes "422"; an integer is taken too, being as unambiguous.
+            if isinstance(value, str) and len(value) == 3 and value.isascii() and value.isdigit():
+                self.status(int(value), path)
             elif isinstance(value, int) and not isinstance(value, bool):
-                self.values.setdefault("status", value)
+                self.status(value, path)
             else:
-                raise self.wrong(path, "a status as a string of digits", value)
+                raise self.wrong(path, "a status as a string of 3 digits", value)
         elif isinstance(node, ExtVar):
             self.extensions.setdefault(node.name, value)
         elif isinstance(node, FieldVar):
@@ -133,11 +133,24 @@ class _Reader:
         elif attr == "status":
             if not isinstance(value, int):
                 raise self.wrong(path, "an integer", value)
+            self.status(value, path)
+            return
         elif attr == "retry_after":
             if not isinstance(value, int | float):
                 raise self.wrong(path, "a number", value)
-            value = float(value)
+            seconds = valid_retry_after(value)
+            if seconds is None:
+                raise self.wrong(path, "a number of seconds >= 0 that fits a float", value)
+            value = seconds
         self.values.setdefault(attr, value)
+
+    def status(self, value: int, path: str) -> None:
+        if not valid_status(value):
+            raise FormatError(
+                f"not a {self.name} body: expected an HTTP status from 100 to 599 at {path}, "
+                f"got {shorten(str(value))}"
+            )
+        self.values.setdefault("status", value)
 
     def field_var(self, part: str, value: Any, path: str, field: dict[str, str]) -> None:
         if not isinstance(value, str):

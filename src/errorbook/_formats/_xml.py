@@ -20,6 +20,14 @@ Decisions a reader of the wire format should know:
 - Extension member names that are not plain ASCII XML names (letters, digits, ``_ - .``, not
   starting with a digit, ``-`` or ``.``) are skipped at render, as are names of standard
   members; colons are refused because they would be read as namespace prefixes.
+- Render never raises. As in problem+json, an extension member that cannot be written is
+  left out and the rest of the body is written: one holding a non-finite float, a reference
+  cycle, an int past Python's digit limit or an object whose ``str()`` raises. Here the
+  writer is ours, so the depth rule is exact: a member nested more than 64 levels deep is
+  left out (which also stops cycles). ``retry_after`` is written only when finite, and a
+  negative one as ``0``.
+- Parsing refuses a ``status`` outside 100-599 and a ``retry_after`` that is negative or
+  not finite.
 - A body with a DOCTYPE or ENTITY declaration is refused before it reaches the parser, so
   entity expansion (billion laughs) and external entities cannot happen.
 """
@@ -33,7 +41,17 @@ from typing import Any, Final
 
 from .._errors import FormatError
 from .._problem import FieldError, Problem
-from ._json import STANDARD_MEMBERS, ProblemJson, encode_utf8, fallback_message
+from ._json import (
+    MAX_DEPTH,
+    STANDARD_MEMBERS,
+    ProblemJson,
+    encode_utf8,
+    fallback_message,
+    retry_after_seconds,
+    shorten,
+    valid_retry_after,
+    valid_status,
+)
 
 __all__ = ["ProblemXml"]
 
@@ -68,27 +86,50 @@ def _element(out: list[str], name: str, text: str) -> None:
     out.append(f"<{name}>{_escape(text)}</{name}>")
 
 
-def _value(out: list[str], name: str, value: Any) -> None:
-    """Write one extension value; never raises, whatever the value is."""
+class _Unwritable(Exception):
+    """An extension value render leaves out: too deep (or cyclic), or a non-finite float."""
+
+
+def _value(out: list[str], name: str, value: Any, room: int) -> None:
+    """Write one extension value with ``room`` levels of nesting left.
+
+    Raises:
+        _Unwritable: or whatever ``str()`` raises; `_extension` leaves the member out.
+    """
     if isinstance(value, dict):
+        if not room:
+            raise _Unwritable
         out.append(f"<{name}>")
         for key, member in value.items():
             if _is_name(key):
-                _value(out, key, member)
+                _value(out, key, member, room - 1)
         out.append(f"</{name}>")
     elif isinstance(value, list | tuple):
+        if not room:
+            raise _Unwritable
         out.append(f"<{name}>")
         for item in value:
-            _value(out, "i", item)
+            _value(out, "i", item, room - 1)
         out.append(f"</{name}>")
     elif value is None:
         out.append(f"<{name}/>")
     elif value is True or value is False:
         out.append(f"<{name}>{'true' if value else 'false'}</{name}>")
     elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Unwritable
         out.append(f"<{name}>{value!r}</{name}>")
     else:
         _element(out, name, str(value))
+
+
+def _extension(out: list[str], name: str, value: Any) -> None:
+    """Write one extension member, or nothing if any part of it cannot be written."""
+    mark = len(out)
+    try:
+        _value(out, name, value, MAX_DEPTH)
+    except Exception:  # _Unwritable, or a __str__ that raised: only this member is lost
+        del out[mark:]
 
 
 class ProblemXml:
@@ -118,7 +159,9 @@ class ProblemXml:
         if problem.request_id is not None:
             _element(out, "request_id", problem.request_id)
         if problem.retry_after is not None:
-            out.append(f"<retry_after>{float(problem.retry_after)!r}</retry_after>")
+            retry_after = retry_after_seconds(problem.retry_after)
+            if retry_after is not None:
+                out.append(f"<retry_after>{float(retry_after)!r}</retry_after>")
         if problem.fields:
             out.append("<errors>")
             for field in problem.fields:
@@ -130,7 +173,7 @@ class ProblemXml:
             out.append("</errors>")
         for key, value in problem.extensions.items():
             if value is not None and key not in STANDARD_MEMBERS and _is_name(key):
-                _value(out, key, value)
+                _extension(out, key, value)
         out.append("</problem>")
         return encode_utf8("".join(out))
 
@@ -143,7 +186,7 @@ class ProblemXml:
             if namespace == _NS:  # elements of other vocabularies are not ours to read
                 members[local] = child
         read = _Reader(members, self.name)
-        body_status = read.integer("status")
+        body_status = read.status()
         status = body_status if body_status is not None else status
         if status is None:
             raise FormatError(f"not a {self.name} body: no status in the body or the response")
@@ -163,7 +206,7 @@ class ProblemXml:
             fields=read.errors(),
             extensions=extensions,
             request_id=read.text("request_id"),
-            retry_after=read.number("retry_after"),
+            retry_after=read.retry_after(),
         )
 
 
@@ -233,15 +276,21 @@ class _Reader:
         except ValueError:  # past the interpreter's limit on digits
             raise self._wrong(key, "an integer of sensible size") from None
 
-    def number(self, key: str) -> float | None:
-        text = self.text(key)
+    def status(self) -> int | None:
+        value = self.integer("status")
+        if value is None or valid_status(value):
+            return value
+        raise self._wrong("status", f"an HTTP status from 100 to 599, not {shorten(str(value))}")
+
+    def retry_after(self) -> float | None:
+        text = self.text("retry_after")
         if text is None:
             return None
         if not _NUMBER.match(text):
-            raise self._wrong(key, "a number")
-        value = float(text)
-        if not math.isfinite(value):
-            raise self._wrong(key, "a finite number")
+            raise self._wrong("retry_after", "a number")
+        value = valid_retry_after(float(text))
+        if value is None:
+            raise self._wrong("retry_after", "a finite number >= 0")
         return value
 
     def code(self) -> str | int | None:
