@@ -17,6 +17,7 @@ from ._diff import Change, diff
 from ._docs import entry_anchor, render_html, render_markdown
 from ._errors import CatalogError, ErrorbookError, FormatError, ParamError, UnknownEntryError
 from ._formats._base import Format, format_names, get_format, register_format
+from ._layer import AuthRequest, ErrorLayer, RouteOptions, api_key, bearer
 from ._lint import LintFinding, LintReport, lint
 from ._negotiation import choose_format, choose_language
 from ._problem import FieldError, Problem
@@ -25,10 +26,12 @@ from ._response import ProblemResponse, render_response
 from ._spec import ErrorSpec
 
 __all__ = [
+    "AuthRequest",
     "CONDITIONS",
     "Catalog",
     "CatalogError",
     "Change",
+    "ErrorLayer",
     "ErrorSpec",
     "ErrorbookError",
     "FieldError",
@@ -39,7 +42,10 @@ __all__ = [
     "ParamError",
     "Problem",
     "ProblemResponse",
+    "RouteOptions",
     "UnknownEntryError",
+    "api_key",
+    "bearer",
     "choose_format",
     "choose_language",
     "diff",

@@ -1,0 +1,481 @@
+"""ErrorLayer: the ASGI middleware that answers every error the catalog's way.
+
+The guards run in a fixed order and the first refusal ends the request, so a request that
+will be refused costs as little as possible:
+
+1. request id: a sane incoming ``X-Request-Id`` is kept, else one is made; every response
+   echoes it and every problem carries it
+   (the glossary at ``/errors`` is served here, before maintenance, so that the ``type`` URI
+   of a 503 still resolves)
+2. maintenance: 503 ``maintenance`` with ``Retry-After``
+3. routing (declared routes only): 404 ``unknown_route``, 405 ``method_not_allowed`` with
+   ``Allow``; ``OPTIONS`` on a known path answers 204 with ``Allow``
+4. authentication: 401/403 ``unauthenticated``, ``forbidden`` (or 404 to hide the route)
+5. negotiation: 415 ``unsupported_media_type``, then 406 ``not_acceptable``
+6. body size: 413 ``payload_too_large`` from ``Content-Length``, and on the stream
+7. (rate limits) and 8. (idempotency) are not built yet
+9. the app, whose exceptions are mapped (see ``_exceptions``)
+10. deadline: 504 ``timeout``, the handler cancelled
+
+Once a response has started, the layer never sends another: an error after that is logged
+and re-raised so the server closes the connection (Starlette's ``ServerErrorMiddleware`` does
+the same).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Final
+
+from .._catalog import Catalog
+from ._auth import MISSING, Authenticator, AuthRequest, HeaderAuth
+from ._exceptions import Bare, map_exception
+from ._exchange import Exchange
+from ._glossary import Glossary
+from ._media import MediaSet, accepts_any, body_length, media_type, new_request_id, sane_request_id
+from ._respond import Responder
+from ._routing import Policy, build_router, check_limit, shared_media_set
+from ._types import ASGIApp, Receive, RouteOptions, Scope, Send
+
+__all__ = ["ErrorLayer"]
+
+#: ``authorize(principal, method, path) -> bool``, sync or async.
+Authorize = Callable[[Any, str, str], "bool | Awaitable[bool]"]
+
+_MAINTENANCE_RETRY: Final = 60.0
+_ACCEPT_CACHE_SIZE: Final = 512
+_CONTENT_LENGTH: Final = b"content-length"
+_TRANSFER_ENCODING: Final = b"transfer-encoding"
+_CONTENT_TYPE: Final = b"content-type"
+_ACCEPT: Final = b"accept"
+_ACCEPT_LANGUAGE: Final = b"accept-language"
+_PREFLIGHT: Final = b"access-control-request-method"
+
+
+class ErrorLayer:
+    """Wrap an ASGI app so that every error it or the layer gives is the catalog's.
+
+    Args:
+        app: The ASGI application (Starlette, FastAPI, Litestar, Django's ASGI handler...).
+        catalog: A `Catalog`, a built-in profile name, a catalog file or a dict.
+        routes: The API's routes as ``(method, pattern)`` pairs, ``pattern`` like
+            ``/v1/trackers/{id}`` (each parameter is one path segment). With them the layer
+            answers unknown paths and methods itself, before authentication; without them
+            (None) routing is the app's, and its 404/405 responses pass unchanged.
+        auth: Who may call: `api_key`, `bearer`, or any callable ``auth(request) ->
+            principal | None`` (sync or async) taking an `AuthRequest`; None refuses with
+            ``unauthenticated``, and raising a `Problem` answers with it. A callable may
+            have a ``challenge`` attribute, sent as ``WWW-Authenticate`` on a 401. The
+            principal is put in ``scope["state"]["principal"]`` (Starlette's
+            ``request.state.principal``). None: no authentication.
+        authorize: ``authorize(principal, method, path) -> bool`` (sync or async), asked
+            after authentication; False answers ``forbidden``.
+        public: Routes that skip authentication: patterns (``/health``) or ``"METHOD
+            /pattern"``. CORS preflight requests always skip it (browsers send them without
+            credentials).
+        hide_forbidden: Answer ``unknown_route`` instead of ``forbidden``, so a caller
+            cannot learn that a route it may not use exists.
+        body_types: The request media types a body may have (415 otherwise); ``"*/*"``
+            accepts any. Parameters such as ``charset`` are ignored.
+        produces: What the app answers in besides the catalog's formats: an ``Accept`` that
+            allows none of these and none of the catalog's formats is answered 406.
+        max_body: The largest request body in bytes, or None for no limit. Enforced from
+            ``Content-Length`` before the app runs and on the stream while it reads.
+        route_options: Per-route `RouteOptions` (``public``, ``max_body``, ``body_types``,
+            ``produces``), keyed by ``"METHOD /pattern"`` or ``"/pattern"``.
+        deadline: Seconds the app may take; when it overruns it is cancelled and, if it has
+            not started a response, the client gets 504 ``timeout``. Needs asyncio.
+        maintenance: Start in maintenance mode; switch at run time with
+            ``layer.maintenance = True``. Answers carry the entry's ``Retry-After``
+            (60 seconds when the entry has none).
+        request_id_header: The header that carries the request id, both ways.
+        glossary: Where the catalog's glossary is served (``/errors`` and
+            ``/errors/{code}``), or None. The layer answers these paths itself, before
+            maintenance, routing and auth. Point the catalog's ``type_base`` at it
+            (``type_base: /errors/``, as the built-in profiles do) and every problem's
+            ``type`` URI resolves.
+        logger: Where unexpected errors are logged; ``errorbook.layer`` by default.
+
+    Raises:
+        ValueError: a route pattern, media type, limit, deadline, header name or glossary
+            path is malformed (when the layer is built, never per request).
+        CatalogError: the catalog does not load.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        catalog: Catalog | str | os.PathLike[str] | Mapping[str, Any] = "rfc9457",
+        routes: Iterable[tuple[str, str]] | None = None,
+        auth: Authenticator | None = None,
+        authorize: Authorize | None = None,
+        public: Iterable[str] = (),
+        hide_forbidden: bool = False,
+        body_types: Iterable[str] = ("application/json",),
+        produces: Iterable[str] = ("application/json",),
+        max_body: int | None = None,
+        route_options: Mapping[str, RouteOptions] | None = None,
+        deadline: float | None = None,
+        maintenance: bool = False,
+        request_id_header: str = "x-request-id",
+        glossary: str | None = "/errors",
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.app = app
+        self.catalog = Catalog.load(catalog)
+        #: Answer every request (but the glossary) with 503 while True.
+        self.maintenance = maintenance
+        self.hide_forbidden = hide_forbidden
+        self.logger = logger or logging.getLogger("errorbook.layer")
+        if deadline is not None and not deadline > 0:
+            raise ValueError(f"expected a deadline in seconds above 0, got {deadline!r}")
+        self.deadline = deadline
+        header = request_id_header.strip().lower()
+        if not header or not sane_request_id(header.encode("latin-1", "replace")):
+            raise ValueError(f"expected a header name, got {request_id_header!r}")
+        self._rid_key = header.encode("ascii")
+        self._responder = Responder(self.catalog, request_id_header=header)
+
+        sets: dict[tuple[frozenset[str], frozenset[str]], MediaSet] = {}
+        formats = [fmt.media_type for fmt in self.catalog.formats]
+        self._default = Policy(
+            public=False,
+            max_body=check_limit(max_body),
+            body_types=shared_media_set(body_types, sets),
+            produces=shared_media_set([*formats, *produces], sets),
+        )
+        self._declared = routes is not None
+        self._router = build_router(
+            routes=None if routes is None else list(routes),
+            public=list(public),
+            route_options=route_options or {},
+            defaults=self._default,
+            media_sets=sets,
+        )
+        self._auth = auth
+        self._header_auth = auth if isinstance(auth, HeaderAuth) else None
+        #: A ready-made authenticator whose lookup is a dict, checked inline.
+        self._fast_auth = (
+            self._header_auth
+            if self._header_auth is not None and not self._header_auth.maybe_async
+            else None
+        )
+        self._challenge: str | None = getattr(auth, "challenge", None)
+        self._authorize = authorize
+        if glossary is not None and (not glossary.startswith("/") or not glossary.strip("/")):
+            raise ValueError(f"expected the glossary's path like '/errors', got {glossary!r}")
+        self._glossary = None if glossary is None else Glossary(self.catalog, glossary)
+
+    def __repr__(self) -> str:
+        return f"<ErrorLayer {self.catalog.name!r} around {self.app!r}>"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # The one pass over the request headers; every guard below reads this dict.
+        headers: dict[bytes, bytes] = dict(scope["headers"])
+        rid = headers.get(self._rid_key)
+        if rid is None or not sane_request_id(rid):
+            rid = new_request_id()
+        path: str = scope["path"]
+        method: str = scope["method"]
+
+        glossary = self._glossary
+        if glossary is not None and (path == glossary.path or path.startswith(glossary.prefix)):
+            await self._serve_glossary(glossary, send, path, method, headers, rid)
+            return
+        if self.maintenance:
+            await self._refuse(send, "maintenance", rid, headers, method)
+            return
+
+        policy = self._default
+        if self._router is not None:
+            leaf = self._router.match(path)
+            if leaf is not None:
+                found = leaf.methods.get(method)
+                if found is not None:
+                    policy = found
+                elif not leaf.declared:
+                    policy = leaf.default or policy
+                elif method != "OPTIONS":
+                    allow = (("Allow", leaf.allow),)
+                    await self._refuse(send, "method_not_allowed", rid, headers, method, allow)
+                    return
+                elif _PREFLIGHT not in headers:
+                    await self._send_bare(send, 204, {"Allow": leaf.allow}, rid)
+                    return
+            elif self._declared:
+                await self._refuse(send, "unknown_route", rid, headers, method)
+                return
+
+        if self._auth is not None and not policy.public and _PREFLIGHT not in headers:
+            header_auth = self._fast_auth
+            if header_auth is not None:
+                # A ready-made authenticator with its keys in a dict: one lookup, no user code.
+                principal = header_auth.check(headers.get(header_auth.header))
+                if principal is None or principal is MISSING:
+                    missing = principal is MISSING
+                    await self._unauthenticated(
+                        header_auth.challenge if missing else header_auth.invalid_challenge,
+                        send,
+                        headers,
+                        rid,
+                        method,
+                    )
+                    return
+            else:
+                principal = await self._call_auth(scope, send, headers, rid, method)
+                if principal is None:
+                    return
+            if self._authorize is not None and not await self._authorized(
+                principal, send, headers, rid, method, path
+            ):
+                return
+            state = scope.get("state")
+            if state is None:
+                state = scope["state"] = {}
+            state["principal"] = principal
+
+        length_value = headers.get(_CONTENT_LENGTH)
+        length = None if length_value is None else body_length(length_value)
+        chunked = headers.get(_TRANSFER_ENCODING)
+        if (
+            (length is not None and length > 0)
+            or (length is None and length_value is not None)
+            or (chunked is not None and b"chunked" in chunked.lower())
+        ):
+            content_type = headers.get(_CONTENT_TYPE)
+            if content_type is None or media_type(content_type) not in policy.body_types:
+                await self._refuse(send, "unsupported_media_type", rid, headers, method)
+                return
+        accept = headers.get(_ACCEPT)
+        if accept is not None:
+            cache = policy.produces.accept_cache
+            allowed = cache.get(accept)
+            if allowed is None:
+                if len(cache) >= _ACCEPT_CACHE_SIZE:
+                    cache.clear()
+                allowed = cache[accept] = accepts_any(accept.decode("latin-1"), policy.produces)
+            if not allowed:
+                await self._refuse(send, "not_acceptable", rid, headers, method, primary=True)
+                return
+
+        limit = policy.max_body
+        if limit is not None and length is not None and length > limit:
+            given = (("limit", limit),)
+            await self._refuse(send, "payload_too_large", rid, headers, method, given=given)
+            return
+
+        # -- the app ---------------------------------------------------------------------
+        exchange = Exchange(self, receive, send, rid, headers, method, limit)
+        if limit is not None:
+            receive = exchange.receive
+        timer = None
+        try:
+            if self.deadline is None:
+                await self.app(scope, receive, exchange.send)
+            else:
+                timer = asyncio.timeout(self.deadline)
+                async with timer:
+                    await self.app(scope, receive, exchange.send)
+        except Exception as exc:
+            if exchange.answered:
+                # The app failed because the layer cut its body off; that is answered.
+                self.logger.debug(
+                    "request %s: the app ended after a 413", rid.decode(), exc_info=exc
+                )
+                return
+            timed_out = timer is not None and timer.expired() and isinstance(exc, TimeoutError)
+            if exchange.started:
+                self.logger.error(
+                    "request %s: %s after the response started; closing the connection",
+                    rid.decode(),
+                    "deadline passed" if timed_out else "the app failed",
+                    exc_info=exc,
+                    extra={"request_id": rid.decode()},
+                )
+                raise
+            if timed_out:
+                self.logger.warning("request %s: cancelled after %ss", rid.decode(), self.deadline)
+                await self._refuse(send, "timeout", rid, headers, method)
+            else:
+                await self._answer_exception(exc, send, headers, rid, method)
+            return
+        if not exchange.started:
+            self.logger.error(
+                "request %s: the app returned without a response",
+                rid.decode(),
+                extra={"request_id": rid.decode()},
+            )
+            await self._refuse(send, "internal", rid, headers, method)
+
+    # -- answers ---------------------------------------------------------------------------
+
+    async def _answer_exception(
+        self, exc: Exception, send: Send, headers: dict[bytes, bytes], rid: bytes, method: str
+    ) -> None:
+        language = _text(headers.get(_ACCEPT_LANGUAGE))
+        try:
+            answer = map_exception(exc, self._responder, rid.decode(), language)
+        except Exception:
+            self.logger.exception("request %s: mapping %s failed", rid.decode(), type(exc).__name__)
+            answer = None
+        if answer is None:
+            # Logged once, here, with the traceback; the client learns only the request id.
+            self.logger.error(
+                "request %s: unhandled %s",
+                rid.decode(),
+                type(exc).__name__,
+                exc_info=exc,
+                extra={"request_id": rid.decode()},
+            )
+            await self._refuse(send, "internal", rid, headers, method)
+        elif isinstance(answer, Bare):
+            await self._send_bare(send, answer.status, answer.headers, rid)
+        else:
+            start, body = self._responder.messages(
+                answer, accept=_text(headers.get(_ACCEPT)), head=method == "HEAD"
+            )
+            await send(start)
+            await send(body)
+
+    async def _refuse(
+        self,
+        send: Send,
+        condition: str,
+        rid: bytes,
+        headers: dict[bytes, bytes],
+        method: str,
+        extra: tuple[tuple[str, str], ...] = (),
+        *,
+        given: tuple[tuple[str, Any], ...] = (),
+        primary: bool = False,
+    ) -> None:
+        """Answer with the catalog's entry for ``condition``."""
+        start, body = self._responder.answer(
+            condition,
+            rid,
+            None if primary else headers.get(_ACCEPT),
+            headers.get(_ACCEPT_LANGUAGE),
+            extra=extra,
+            given=given,
+            retry_after=_MAINTENANCE_RETRY if condition == "maintenance" else None,
+            head=method == "HEAD",
+        )
+        await send(start)
+        await send(body)
+
+    async def _send_bare(
+        self, send: Send, status: int, extra: Mapping[str, str], rid: bytes
+    ) -> None:
+        """A response without a body (204 to OPTIONS, a framework's 304)."""
+        raw = self._responder.raw_headers(extra.items())
+        if status == 205:
+            # 204 and 304 must not say Content-Length: 0 (a 304's would describe the GET).
+            raw.append((b"content-length", b"0"))
+        raw.append((self._rid_key, rid))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": b""})
+
+    # -- authentication --------------------------------------------------------------------
+
+    async def _call_auth(
+        self, scope: Scope, send: Send, headers: dict[bytes, bytes], rid: bytes, method: str
+    ) -> Any:
+        """Run an authenticator that calls user code; the principal, or None if refused."""
+        assert self._auth is not None
+        challenge = self._challenge
+        header_auth = self._header_auth
+        try:
+            if header_auth is not None:
+                principal = header_auth.check(headers.get(header_auth.header))
+                if principal is MISSING:
+                    principal = None
+                else:
+                    challenge = header_auth.invalid_challenge
+            else:
+                principal = self._auth(AuthRequest(scope, headers))
+            if inspect.isawaitable(principal):
+                principal = await principal
+        except Exception as exc:
+            await self._answer_exception(exc, send, headers, rid, method)
+            return None
+        if principal is None:
+            await self._unauthenticated(challenge, send, headers, rid, method)
+        return principal
+
+    async def _authorized(
+        self,
+        principal: Any,
+        send: Send,
+        headers: dict[bytes, bytes],
+        rid: bytes,
+        method: str,
+        path: str,
+    ) -> bool:
+        assert self._authorize is not None
+        try:
+            allowed = self._authorize(principal, method, path)
+            if inspect.isawaitable(allowed):
+                allowed = await allowed
+        except Exception as exc:
+            await self._answer_exception(exc, send, headers, rid, method)
+            return False
+        if not allowed:
+            hidden = "unknown_route" if self.hide_forbidden else "forbidden"
+            await self._refuse(send, hidden, rid, headers, method)
+        return bool(allowed)
+
+    async def _unauthenticated(
+        self,
+        challenge: str | None,
+        send: Send,
+        headers: dict[bytes, bytes],
+        rid: bytes,
+        method: str,
+    ) -> None:
+        extra: tuple[tuple[str, str], ...] = ()
+        # WWW-Authenticate belongs to 401 only; a catalog may answer 403 (wetransfer).
+        if challenge and self._responder.specs["unauthenticated"].status == 401:
+            extra = (("WWW-Authenticate", challenge),)
+        await self._refuse(send, "unauthenticated", rid, headers, method, extra)
+
+    # -- the glossary ----------------------------------------------------------------------
+
+    async def _serve_glossary(
+        self,
+        glossary: Glossary,
+        send: Send,
+        path: str,
+        method: str,
+        headers: dict[bytes, bytes],
+        rid: bytes,
+    ) -> None:
+        if method not in ("GET", "HEAD"):
+            allow = (("Allow", "GET, HEAD"),)
+            await self._refuse(send, "method_not_allowed", rid, headers, method, allow)
+            return
+        page = glossary.page(path, _text(headers.get(_ACCEPT)))
+        if page is None:
+            await self._refuse(send, "unknown_route", rid, headers, method)
+            return
+        raw = [
+            (b"content-type", page.content_type),
+            (b"content-length", str(len(page.body)).encode()),
+            (b"vary", b"accept"),
+            (self._rid_key, rid),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": raw})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else page.body})
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
