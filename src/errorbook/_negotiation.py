@@ -55,10 +55,11 @@ def choose_format(formats: Sequence[_F], accept: str | None) -> _F | None:
     """
     if not accept or not accept.strip():
         return formats[0]
+    ranges = parse_accept(accept)  # once, not once per format
     best: tuple[float, int, int] | None = None
     chosen: _F | None = None
     for position, fmt in enumerate(formats):
-        quality, specificity = _quality(fmt.media_type, accept)
+        quality, specificity = _quality(fmt.media_type, ranges)
         if quality <= 0:
             continue
         rank = (quality, specificity, -position)
@@ -67,11 +68,11 @@ def choose_format(formats: Sequence[_F], accept: str | None) -> _F | None:
     return chosen
 
 
-def _quality(media_type: str, accept: str) -> tuple[float, int]:
+def _quality(media_type: str, ranges: list[tuple[str, float]]) -> tuple[float, int]:
     kind, _, sub = media_type.partition("/")
     suffix = sub.rpartition("+")[2] if "+" in sub else None
     found: tuple[float, int] | None = None
-    for media, quality in parse_accept(accept):
+    for media, quality in ranges:
         want_kind, _, want_sub = media.partition("/")
         if media == media_type:
             specificity = 3

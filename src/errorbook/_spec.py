@@ -62,7 +62,7 @@ class ErrorSpec:
 
     def resolve_language(self, language: str | None, default: str) -> str:
         """The language a problem is rendered in: ``language``, its base, else ``default``."""
-        return _pick({lang: lang for lang in self.message}, language, default)
+        return _resolve(self.message, language, default)
 
     def title_in(self, language: str | None, default: str) -> str:
         """The title in ``language``, else in the catalog's ``default`` language."""
@@ -79,14 +79,16 @@ class ErrorSpec:
         return template.render(values)
 
 
-def _pick(texts: Mapping[str, _T], language: str | None, default: str) -> _T:
+def _resolve(texts: Mapping[str, object], language: str | None, default: str) -> str:
+    """Which of ``texts``' languages serves ``language``; "de-CH" falls back to "de"."""
     if language is not None:
-        found = texts.get(language)
-        if found is not None:
-            return found
-        # "de-CH" falls back to "de" before the catalog's default language.
+        if language in texts:
+            return language
         base = language.split("-", 1)[0]
-        found = texts.get(base)
-        if found is not None:
-            return found
-    return texts[default] if default in texts else next(iter(texts.values()))
+        if base in texts:
+            return base
+    return default if default in texts else next(iter(texts))
+
+
+def _pick(texts: Mapping[str, _T], language: str | None, default: str) -> _T:
+    return texts[_resolve(texts, language, default)]

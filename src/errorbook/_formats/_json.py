@@ -38,6 +38,7 @@ from typing import Any, Final
 
 from .._errors import FormatError
 from .._problem import FieldError, Problem
+from ._base import CARRIABLE
 
 __all__ = [
     "STANDARD_MEMBERS",
@@ -246,20 +247,8 @@ class ProblemJson:
 
     name: str = "problem+json"
     media_type: str = "application/problem+json"
-    carries: frozenset[str] = frozenset(
-        {
-            "code",
-            "message",
-            "status",
-            "title",
-            "type",
-            "instance",
-            "fields",
-            "extensions",
-            "request_id",
-            "retry_after",
-        }
-    )
+    #: Everything but ``detail``: RFC 9457 has one text member, and it holds the message.
+    carries: frozenset[str] = CARRIABLE - {"detail"}
 
     def render(self, problem: Problem) -> bytes:
         """The problem+json body; members whose value is None are left out.
