@@ -5,22 +5,24 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean redis-server
 
 # A stamp per install flavour: re-installs when pyproject.toml changes, not on every run.
 $(VENV)/.base: pyproject.toml
 	@scripts/check-python $(PYTHON)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	@touch $@
 
 $(VENV)/.test: pyproject.toml $(VENV)/.base
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
+# The reference service under the default profile; it prints its URL, a credential and
+# three curl commands that show errors.
 demo: $(VENV)/.base
-	$(BIN)/errorbook preview --host $(HOST) --port $(PORT)
+	$(BIN)/errorbook demo --profile rfc9457 --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test lint typecheck pytest
 
@@ -31,10 +33,15 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy
 
-pytest: $(VENV)/.test
+# The state tests and benchmarks start their own redis-server on a free loopback port; this
+# installs the binary with the system package manager when it is missing.
+redis-server:
+	@scripts/ensure-redis
+
+pytest: $(VENV)/.test redis-server
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.test
+bench: $(VENV)/.test redis-server
 	$(BIN)/python benchmarks/run.py
 
 clean:

@@ -5,13 +5,20 @@ refusals must cost no more than the framework's own 404. Each case drives the AS
 directly (no sockets, no HTTP parsing), so the numbers are the application stack alone:
 
 - a bare Starlette JSON route, the floor;
-- the same route behind a middleware that only adds a request id, for reference: what any
-  middleware that wraps ``send`` costs;
+- the same route behind the least a middleware can be, for reference: one that only passes
+  the call through, one that also wraps ``send`` (as any middleware that must know whether a
+  response started does), and one that only adds a request id to the response; together
+  they show what part of the layer's cost any pure-ASGI middleware pays;
 - the same app under ErrorLayer with the request id, API-key auth, declared routes,
   ``Accept`` negotiation and a body limit all on;
 - FastAPI's default stack on the same route, the alternative users know;
 - a 404: Starlette's own, FastAPI's, and the layer's (declared routes: the app never runs);
 - the layer's 401, another refusal that never reaches the app.
+
+Every case serves the same request (a GET with five headers, as a browser or SDK sends) on
+one event loop. The cases take turns, round after round, so a noisy neighbour slows them all
+alike; each case's time is the best round (the least disturbed) and the median is shown
+beside it. Ratios are of best times.
 
 Run: ``.venv/bin/python benchmarks/bench_layer.py`` (about 15 seconds).
 """
@@ -19,8 +26,10 @@ Run: ``.venv/bin/python benchmarks/bench_layer.py`` (about 15 seconds).
 from __future__ import annotations
 
 import asyncio
+import gc
+import statistics
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from random import getrandbits
 from typing import Any
 
@@ -31,12 +40,13 @@ from starlette.routing import Route
 
 from errorbook._layer import ErrorLayer, Message, api_key
 
-REPEATS = 5
-#: Seconds each timed repeat should last; enough to swamp timer noise, short enough to keep
-#: the whole run near fifteen seconds.
-TARGET = 0.25
+#: Rounds in which every case runs once; the best and the median round are reported.
+ROUNDS = 11
+#: Seconds one case's batch should last in a round.
+TARGET = 0.06
 
 App = Callable[[dict[str, Any], Any, Any], Coroutine[Any, Any, None]]
+Send = Callable[[Message], Awaitable[None]]
 
 HEADERS = [
     (b"host", b"api.example.com"),
@@ -64,22 +74,52 @@ def layered_app() -> ErrorLayer:
     )
 
 
-def echo_only_app() -> App:
-    """The least any request-id middleware does: make an id, add it to the response.
-
-    A reference, not a contender: it shows what wrapping ``send`` costs by itself.
-    """
+def pass_through_app() -> App:
+    """A middleware that does nothing at all: the cost of one more ASGI call."""
     app = starlette_app()
 
     async def middleware(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def send_wrapping_app() -> App:
+    """A middleware that only wraps ``send`` to note that the response started.
+
+    The least a middleware that may answer in the app's place must do (Starlette's
+    ``ServerErrorMiddleware`` does this); it changes nothing.
+    """
+    app = starlette_app()
+
+    async def middleware(scope: dict[str, Any], receive: Any, send: Send) -> None:
+        started = False
+
+        def wrapped(message: Message) -> Awaitable[None]:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            return send(message)
+
+        await app(scope, receive, wrapped)
+        assert started
+
+    return middleware
+
+
+def echo_only_app() -> App:
+    """The least any request-id middleware does: make an id, add it to the response."""
+    app = starlette_app()
+
+    async def middleware(scope: dict[str, Any], receive: Any, send: Send) -> None:
         echo = (b"x-request-id", getrandbits(128).to_bytes(16, "big").hex().encode())
 
-        async def send_with_id(message: Message) -> None:
+        def wrapped(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), echo]
-            await send(message)
+            return send(message)
 
-        await app(scope, receive, send_with_id)
+        await app(scope, receive, wrapped)
 
     return middleware
 
@@ -119,20 +159,20 @@ async def receive() -> dict[str, Any]:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-def make_case(app: App, request: dict[str, Any], status: int) -> Callable[[int], Any]:
-    """A coroutine function running ``number`` requests; checks the status it gets once."""
-    seen: list[int] = []
+def make_case(
+    loop: asyncio.AbstractEventLoop, app: App, request: dict[str, Any], status: int
+) -> Callable[[int], Any]:
+    """A coroutine function running ``number`` requests; checks the answer it gets once."""
+    seen: list[Message] = []
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            seen.append(message["status"])
+            seen.append(message)
 
-    async def check() -> None:
-        await app(dict(request), receive, send)
-        if seen != [status]:
-            raise AssertionError(f"expected {status}, got {seen}")
-
-    asyncio.run(check())
+    loop.run_until_complete(app(dict(request), receive, send))
+    statuses = [message["status"] for message in seen]
+    if statuses != [status]:
+        raise AssertionError(f"expected {status}, got {statuses}")
 
     async def quiet(message: dict[str, Any]) -> None:
         pass
@@ -145,55 +185,87 @@ def make_case(app: App, request: dict[str, Any], status: int) -> Callable[[int],
     return batch
 
 
-def best_rate(loop: asyncio.AbstractEventLoop, batch: Callable[[int], Any]) -> float:
-    """Requests per second in the best of REPEATS runs (the least disturbed by the machine)."""
+def calibrate(loop: asyncio.AbstractEventLoop, batch: Callable[[int], Any]) -> int:
+    """How many requests make one TARGET-long batch."""
+    loop.run_until_complete(batch(500))  # warm caches (the layer's Accept cache, imports)
     started = time.perf_counter()
-    loop.run_until_complete(batch(200))
-    sample = max((time.perf_counter() - started) / 200, 1e-9)
-    number = max(1, int(TARGET / sample))
-    best = float("inf")
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        loop.run_until_complete(batch(number))
-        best = min(best, time.perf_counter() - started)
-    return number / best
+    loop.run_until_complete(batch(500))
+    sample = max((time.perf_counter() - started) / 500, 1e-9)
+    return max(1, int(TARGET / sample))
+
+
+def measure(
+    loop: asyncio.AbstractEventLoop, batches: dict[str, Callable[[int], Any]]
+) -> dict[str, list[float]]:
+    """Seconds per request for each case in every round, the cases taking turns."""
+    numbers = {name: calibrate(loop, batch) for name, batch in batches.items()}
+    times: dict[str, list[float]] = {name: [] for name in batches}
+    for _ in range(ROUNDS):
+        for name, batch in batches.items():
+            number = numbers[name]
+            gc.collect()  # start each batch with the same heap, not the last case's garbage
+            started = time.perf_counter()
+            loop.run_until_complete(batch(number))
+            times[name].append((time.perf_counter() - started) / number)
+    return times
+
+
+STARLETTE = "starlette: 200 JSON route"
+PASS_THROUGH = "  + pass-through middleware"
+SEND_WRAP = "  + middleware wrapping send"
+ECHO = "  + request-id echo middleware"
+LAYER = "errorlayer + starlette: 200"
+STARLETTE_404 = "starlette: its own 404"
+LAYER_404 = "errorlayer: 404 (declared routes)"
+LAYER_401 = "errorlayer: 401 (no API key)"
 
 
 def main() -> None:
     starlette, layered, fastapi = starlette_app(), layered_app(), fastapi_app()
     found, missing = scope("/v1/items/42"), scope("/v1/nope")
     cases: list[tuple[str, App | None, dict[str, Any], int]] = [
-        ("starlette: 200 JSON route", starlette, found, 200),
-        ("request-id echo only + starlette: 200", echo_only_app(), found, 200),
-        ("errorlayer + starlette: 200", layered, found, 200),
+        (STARLETTE, starlette, found, 200),
+        (PASS_THROUGH, pass_through_app(), found, 200),
+        (SEND_WRAP, send_wrapping_app(), found, 200),
+        (ECHO, echo_only_app(), found, 200),
+        (LAYER, layered, found, 200),
         ("fastapi: 200 JSON route", fastapi, found, 200),
-        ("starlette: its own 404", starlette, missing, 404),
-        ("errorlayer: 404 (declared routes)", layered, missing, 404),
+        (STARLETTE_404, starlette, missing, 404),
+        (LAYER_404, layered, missing, 404),
         ("fastapi: its own 404", fastapi, missing, 404),
-        ("errorlayer: 401 (no API key)", layered, scope("/v1/items/42", HEADERS[:-1]), 401),
+        (LAYER_401, layered, scope("/v1/items/42", HEADERS[:-1]), 401),
     ]
     loop = asyncio.new_event_loop()
-    rates: dict[str, float] = {}
     try:
+        batches = {}
         for name, app, request, status in cases:
             if app is None:
                 print(f"{name}: skipped (fastapi is not installed)")
                 continue
-            rates[name] = best_rate(loop, make_case(app, request, status))
+            batches[name] = make_case(loop, app, request, status)
+        times = measure(loop, batches)
     finally:
         loop.close()
 
-    floor = rates["starlette: 200 JSON route"]
-    print(f"{'case':<40} {'requests/s':>12} {'µs/request':>11} {'x starlette':>12}")
-    for name, rate in rates.items():
-        print(f"{name:<40} {rate:>12,.0f} {1e6 / rate:>11.2f} {floor / rate:>12.2f}")
-    overhead = 1e6 / rates["errorlayer + starlette: 200"] - 1e6 / floor
-    print(
-        f"\nsuccess path: the layer adds {overhead:.2f} µs per request "
-        f"({overhead * floor / 1e4:.0f}% of the bare route)"
-    )
-    own, ours = rates["starlette: its own 404"], rates["errorlayer: 404 (declared routes)"]
-    print(f"404: the layer's costs {own / ours:.2f}x Starlette's own")
+    best = {name: min(runs) * 1e6 for name, runs in times.items()}
+    median = {name: statistics.median(runs) * 1e6 for name, runs in times.items()}
+    floor = best[STARLETTE]
+    print(f"{ROUNDS} rounds; µs per request, best and median round; ratios of best times")
+    print(f"{'case':<36} {'best µs':>8} {'median µs':>10} {'x starlette':>12}")
+    for name in times:
+        print(f"{name:<36} {best[name]:>8.2f} {median[name]:>10.2f} {best[name] / floor:>12.2f}")
+
+    def added(name: str) -> str:
+        extra = best[name] - floor
+        return f"{extra:.2f} µs ({extra / floor:.1%})"
+
+    print()
+    print(f"success path: the layer adds {added(LAYER)} to the bare route (target: 10%)")
+    print(f"  floor, a middleware wrapping send adds {added(SEND_WRAP)}")
+    print(f"  floor, a request-id echo alone adds {added(ECHO)}")
+    own = best[STARLETTE_404]
+    print(f"refusals: the layer's 404 costs {best[LAYER_404] / own:.2f}x Starlette's own 404")
+    print(f"          the layer's 401 costs {best[LAYER_401] / own:.2f}x Starlette's own 404")
 
 
 if __name__ == "__main__":

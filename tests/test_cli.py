@@ -66,7 +66,7 @@ def test_render_xml(runner: CliRunner) -> None:
 def test_render_with_params(runner: CliRunner) -> None:
     """name=value params are converted to the declared types and fill the message."""
     result = runner.invoke(
-        main, ["render", "wetransfer", "size_mismatch", "expected=1", "actual=2"]
+        main, ["render", "wetransfer", "size_mismatch", "received=1", "declared=2"]
     )
     assert result.exit_code == 0, result.output
     assert json.loads(split_response(result.output)[2]) == {"message": "Expected 1 to be 2"}
@@ -75,7 +75,7 @@ def test_render_with_params(runner: CliRunner) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["render", "wetransfer", "size_mismatch", "expected=one"], "must be int"),
+        (["render", "wetransfer", "size_mismatch", "received=one"], "must be int"),
         (["render", "wetransfer", "size_mismatch", "oops"], "expected name=value"),
         (["render", "wetransfer", "size_mismatch", "colour=red"], "unknown parameter(s) colour"),
         (["render", "tape", "no_such_entry"], "has no entry or code 'no_such_entry'"),

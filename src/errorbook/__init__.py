@@ -5,7 +5,7 @@ The catalog drives how the server answers, what the glossary says, and how clien
     import errorbook
 
     catalog = errorbook.Catalog.load("errors.yaml")   # or a profile: "tape", "rfc9457"
-    raise catalog.error("size_mismatch", expected=1200, actual=3243214)
+    raise catalog.error("size_mismatch", received=1200, declared=3243214)
 """
 
 import contextlib as _contextlib
@@ -15,15 +15,24 @@ from ._catalog import Catalog
 from ._conditions import CONDITIONS
 from ._diff import Change, diff
 from ._docs import entry_anchor, render_html, render_markdown
-from ._errors import CatalogError, ErrorbookError, FormatError, ParamError, UnknownEntryError
+from ._errors import (
+    CatalogError,
+    ErrorbookError,
+    FormatError,
+    ParamError,
+    StoreError,
+    UnknownEntryError,
+)
 from ._formats._base import Format, format_names, get_format, register_format
-from ._layer import AuthRequest, ErrorLayer, RouteOptions, api_key, bearer
+from ._layer import AuthRequest, ErrorLayer, RouteOptions, api_key, bearer, jwt_bearer
 from ._lint import LintFinding, LintReport, lint
 from ._negotiation import choose_format, choose_language
+from ._openapi import OpenAPIError, add_error_responses, error_responses
 from ._problem import FieldError, Problem
 from ._profiles import profile_names
 from ._response import ProblemResponse, render_response
 from ._spec import ErrorSpec
+from ._state import Limit, Store, open_store
 
 __all__ = [
     "AuthRequest",
@@ -37,22 +46,30 @@ __all__ = [
     "FieldError",
     "Format",
     "FormatError",
+    "Limit",
     "LintFinding",
     "LintReport",
+    "OpenAPIError",
     "ParamError",
     "Problem",
     "ProblemResponse",
     "RouteOptions",
+    "Store",
+    "StoreError",
     "UnknownEntryError",
+    "add_error_responses",
     "api_key",
     "bearer",
     "choose_format",
     "choose_language",
     "diff",
     "entry_anchor",
+    "error_responses",
     "format_names",
     "get_format",
+    "jwt_bearer",
     "lint",
+    "open_store",
     "profile_names",
     "register_format",
     "render_html",

@@ -194,3 +194,100 @@ def preview(catalogs: tuple[str, ...], host: str, port: int) -> None:
         serve(catalogs, host=host, port=port)
     except ErrorbookError as exc:
         _fail(exc)
+
+
+@main.command()
+@click.option("--profile", default="rfc9457", show_default=True, help="A built-in profile.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default="8000", show_default=True, help="0 picks a free port.")
+@click.option(
+    "--db",
+    default="errorbook-demo.sqlite3",
+    show_default=True,
+    help="The SQLite file, created when missing; :memory: for a throwaway run.",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    help="An accepted key, its own owner (repeatable); one is generated when absent.",
+)
+@click.option("--jwt-secret", default=None, help="rebuild only: the HS256 secret (32+ bytes).")
+@click.option("--rebuild-limit", default=None, help="The largest POST /v1/rebuild body, in bytes.")
+def demo(
+    profile: str,
+    host: str,
+    port: str,
+    db: str,
+    api_keys: tuple[str, ...],
+    jwt_secret: str | None,
+    rebuild_limit: str | None,
+) -> None:
+    """Run the reference service: a small real API on SQLite, answering every error the
+    PROFILE's way. Prints its URL, credentials and a few curl commands that show errors."""
+    import secrets
+
+    from ._profiles import profile_names
+
+    if profile not in profile_names():
+        _usage(
+            f"--profile: no built-in profile {profile!r}; expected one of "
+            f"{', '.join(profile_names())}"
+        )
+    port_number = _count("--port", port, maximum=65535)
+    limit = None if rebuild_limit is None else _count("--rebuild-limit", rebuild_limit)
+    try:
+        from ._demo import create_app, store_of
+        from ._demo._credentials import check_key, check_secret, credentials
+        from ._demo._serve import banner, bind, run, url_of
+        from ._demo._store import StoreError
+    except ImportError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    for key in api_keys:
+        why = check_key(key)
+        if why is not None:
+            _usage(f"--api-key: {why}")
+    keys = list(dict.fromkeys(api_keys)) or [secrets.token_urlsafe(24)]
+    if profile == "rebuild":
+        if jwt_secret is None:
+            jwt_secret = secrets.token_urlsafe(32)
+        why = check_secret(jwt_secret)
+        if why is not None:
+            _usage(f"--jwt-secret: {why}")
+    try:
+        layer = create_app(
+            profile, api_keys=keys, db=db, jwt_secret=jwt_secret, rebuild_limit=limit
+        )
+    except StoreError as exc:
+        _usage(f"--db: {exc}")
+    try:
+        sock = bind(host, port_number)
+    except OSError as exc:
+        store_of(layer).close()
+        _usage(f"--host/--port: cannot listen on {host}:{port_number}: {exc.strerror or exc}")
+    try:
+        shown = credentials(profile, keys, jwt_secret)
+        text = banner(profile=profile, url=url_of(sock), database=db, credentials=shown)
+        click.echo(text)
+        sys.stdout.flush()
+        run(layer, sock)
+    finally:
+        store_of(layer).close()
+    click.echo("errorbook demo: stopped", err=True)
+
+
+def _usage(message: str) -> NoReturn:
+    """A bad flag: one line on stderr, exit 2 (click's code for usage errors)."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _count(flag: str, raw: str, *, maximum: int | None = None) -> int:
+    """A whole number from 0 to ``maximum``, or a one-line usage error."""
+    text = raw.strip()
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else -1
+    if value < 0 or (maximum is not None and value > maximum):
+        upper = f" to {maximum}" if maximum is not None else " or more"
+        _usage(f"{flag}: expected a whole number from 0{upper}, got {raw!r}")
+    return value

@@ -8,8 +8,10 @@ The tree, so callers can catch at the depth they care about::
     ├── ParamError (also TypeError)          catalog.problem() got missing, unknown or
     │                                        mistyped template parameters
     ├── UnknownEntryError (also LookupError) no catalog entry has that key or code
-    └── FormatError (also ValueError)        a body does not parse in a format, or a
-                                             template is malformed
+    ├── FormatError (also ValueError)        a body does not parse in a format, or a
+    │                                        template is malformed
+    └── StoreError                           the state store (Redis) could not answer:
+                                             connection, timeout or server error
 
 A `Problem` is deliberately not in this tree: it is the API's error, raised by handlers
 for the client to see, while these are errors in how errorbook is used.
@@ -19,7 +21,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-__all__ = ["CatalogError", "ErrorbookError", "FormatError", "ParamError", "UnknownEntryError"]
+__all__ = [
+    "CatalogError",
+    "ErrorbookError",
+    "FormatError",
+    "ParamError",
+    "StoreError",
+    "UnknownEntryError",
+]
 
 
 class ErrorbookError(Exception):
@@ -74,3 +83,13 @@ class UnknownEntryError(ErrorbookError, LookupError):
 
 class FormatError(ErrorbookError, ValueError):
     """A body does not parse in the expected format, or a format template is malformed."""
+
+
+class StoreError(ErrorbookError):
+    """The state store could not answer a decision: unreachable, too slow, or erroring.
+
+    Every backend failure (connection refused or dropped, timeouts, server errors) becomes
+    this one class, raised ``from`` the original, so the layer needs one ``except`` to apply
+    its fail-open or fail-closed policy. Bad input is never a StoreError: it raises
+    ValueError before the store is asked.
+    """

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FieldError", "Problem"]
+__all__ = ["FieldError", "Problem", "fold_fields"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,19 @@ class FieldError:
     pointer: str
     code: str
     message: str
+
+
+def fold_fields(message: str, fields: Iterable[FieldError]) -> str:
+    """``message`` followed by each field error as ``pointer: message``.
+
+    For shapes that have no member for field errors: without this a caller would learn that
+    the request is invalid but not where (``The body is invalid. /name: expected a string;
+    /files/0/size: must be 0 or more``).
+    """
+    told = "; ".join(
+        f"{field.pointer}: {field.message}" if field.pointer else field.message for field in fields
+    )
+    return f"{message} {told}" if told else message
 
 
 class Problem(Exception):

@@ -1,4 +1,4 @@
-"""Message templates: ``Expected {expected} to be {actual}``.
+"""Message templates: ``Expected {received} to be {declared}``.
 
 Parsed once when the catalog loads, so rendering a message is a join over pre-split parts,
 and a message cannot reach attributes or indexes of its arguments the way ``str.format``
@@ -50,7 +50,7 @@ class MessageTemplate:
                 name = match.group(1).strip()
                 if not _NAME.match(name):
                     raise TemplateSyntaxError(
-                        f"placeholder {token!r} is not a plain parameter name like {{expected}}"
+                        f"placeholder {token!r} is not a plain parameter name like {{received}}"
                     )
                 parts.append("".join(text))
                 parts.append(name)

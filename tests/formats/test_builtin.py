@@ -82,14 +82,17 @@ BODIES = {
         '"request_id":"req_1","param":"size"}'
     ),
     "stripe": (
-        '{"error":{"code":"size_mismatch","message":"Expected 1200 to be 3243214","param":"size",'
+        '{"error":{"code":"size_mismatch",'
+        '"message":"Expected 1200 to be 3243214 /files/0/size: Must be 3243214.","param":"size",'
         '"doc_url":"https://api.example.com/errors/size_mismatch"}}'
     ),
-    "symbl": '{"message":"Expected 1200 to be 3243214"}',
+    # Shapes with no member for field errors tell them in the message.
+    "symbl": '{"message":"Expected 1200 to be 3243214 /files/0/size: Must be 3243214."}',
     "tape": (
-        '{"status":400,"error_code":"size_mismatch","error_message":"Expected 1200 to be 3243214"}'
+        '{"status":400,"error_code":"size_mismatch",'
+        '"error_message":"Expected 1200 to be 3243214 /files/0/size: Must be 3243214."}'
     ),
-    "wetransfer": '{"message":"Expected 1200 to be 3243214"}',
+    "wetransfer": '{"message":"Expected 1200 to be 3243214 /files/0/size: Must be 3243214."}',
 }
 
 MEDIA_TYPES = {
@@ -155,7 +158,8 @@ def test_built_in_carries(name: str) -> None:
 
 
 def test_tape_is_exactly_three_members_in_order() -> None:
-    """Tape's body is status, error_code and error_message and nothing else, ever."""
+    """Tape's body is status, error_code and error_message and nothing else, ever (field
+    errors are told in the message)."""
     problem = Problem(
         code="invalid_json",
         status=400,
@@ -166,7 +170,7 @@ def test_tape_is_exactly_three_members_in_order() -> None:
     )
     assert get_format("tape").render(problem) == (
         b'{"status":400,"error_code":"invalid_json",'
-        b'"error_message":"The request body could not be decoded as JSON."}'
+        b'"error_message":"The request body could not be decoded as JSON. m"}'
     )
 
 
@@ -306,3 +310,37 @@ def test_a_format_registered_before_first_use_is_not_replaced() -> None:
         "assert get_format('discord').name == 'discord'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+@pytest.mark.parametrize("name", ["tape", "symbl", "wetransfer"])
+def test_shapes_without_field_errors_tell_them_in_the_message(name: str) -> None:
+    """Tape's and Symbl's pages send callers to the message to learn which field is wrong."""
+    fmt = get_format(name)
+    problem = Problem(
+        status=400,
+        code="validation_error",
+        message="The request parameters do not match the expected schema.",
+        fields=[
+            FieldError("/name", "type", "expected a string"),
+            FieldError("", "shape", "expected an object"),
+        ],
+    )
+    message = fmt.parse(fmt.render(problem), status=400).message
+    assert message == (
+        "The request parameters do not match the expected schema. "
+        "/name: expected a string; expected an object"
+    )
+    # Without field errors the message is the entry's own, word for word.
+    plain = problem.replace(fields=())
+    assert fmt.parse(fmt.render(plain), status=400).message == problem.message
+
+
+@pytest.mark.parametrize("name", ["discord", "rebuild", "jsonapi", "problem+json"])
+def test_shapes_with_field_errors_keep_the_message_as_is(name: str) -> None:
+    problem = Problem(
+        status=400, code="x", message="Invalid.", fields=[FieldError("/a", "t", "bad")]
+    )
+    fmt = get_format(name)
+    back = fmt.parse(fmt.render(problem), status=400)
+    assert back.message == "Invalid."
+    assert [field.pointer for field in back.fields] == ["/a"]

@@ -260,7 +260,7 @@ def test_wetransfer_size_mismatch() -> None:
     catalog = load("wetransfer")
     spec = catalog["size_mismatch"]
     assert spec.endpoints == ("POST /v1/transfers/{transfer_id}/files/{file_id}/complete",)
-    assert body("wetransfer", "size_mismatch", expected=1200, actual=3243214) == {
+    assert body("wetransfer", "size_mismatch", received=1200, declared=3243214) == {
         "message": "Expected 1200 to be 3243214"
     }
     assert catalog.problem("size_mismatch", **spec.example).message == "Expected 1200 to be 3243214"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import assert_type
+from typing import Any, assert_type
 
 import errorbook
 from errorbook import Catalog, ErrorSpec, FieldError, Format, Problem, ProblemResponse
@@ -39,3 +39,21 @@ report = errorbook.lint("tape")
 assert_type(report.ok, bool)
 changes = errorbook.diff(catalog, Catalog.load("rfc9457"))
 assert_type(changes, list[errorbook.Change])
+
+
+async def asgi_app(scope: Any, receive: Any, send: Any) -> None: ...
+
+
+jwt_auth = errorbook.jwt_bearer(
+    "a-shared-secret-of-at-least-thirty-two-bytes",
+    algorithms=["HS256"],
+    audience="https://api.example.com",
+    principal=lambda claims: str(claims["sub"]),
+)
+open_admin: errorbook.RouteOptions = {"maintenance": False}
+layer = errorbook.ErrorLayer(
+    asgi_app,
+    routes=[("PUT", "/v1/admin/maintenance")],
+    auth=jwt_auth,
+    route_options={"PUT /v1/admin/maintenance": open_admin},
+)

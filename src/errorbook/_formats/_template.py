@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from .._errors import FormatError
-from .._problem import Problem
+from .._problem import Problem, fold_fields
 from ._base import CARRIABLE, Format
 from ._json import encode_json, encode_utf8, render_writable
 from ._template_nodes import (
@@ -92,6 +92,9 @@ class TemplateFormat:
         self._root: Obj = root
         self._message_path: str = compiler.message_path
         self.carries: frozenset[str] = frozenset(compiler.carried)
+        #: A shape with no place for field errors (tape's, symbl's) tells them in the
+        #: message instead: their pages send callers to the message to learn what to fix.
+        self.folds_fields = "fields" not in self.carries
 
     def __repr__(self) -> str:
         return f"<template format {self.name!r} ({self.media_type})>"
@@ -102,6 +105,8 @@ class TemplateFormat:
         Never raises for what the extensions hold: a member JSON cannot carry is left out,
         as problem+json does (see ``render_writable``), and so is a non-finite ``retry_after``.
         """
+        if self.folds_fields and problem.fields:
+            problem = problem.replace(message=fold_fields(problem.message, problem.fields))
         try:
             return encode_utf8(encode_json(self._root.render(problem, None)))
         except Exception:  # an extension JSON cannot hold; the fallback sorts it out

@@ -7,6 +7,7 @@ the benchmark and (later) the adapters.
 from __future__ import annotations
 
 from ._auth import Authenticator, AuthRequest, api_key, bearer
+from ._jwt import jwt_bearer
 from ._layer import Authorize, ErrorLayer
 from ._types import ASGIApp, Message, Receive, RouteOptions, Scope, Send
 
@@ -23,4 +24,5 @@ __all__ = [
     "Send",
     "api_key",
     "bearer",
+    "jwt_bearer",
 ]

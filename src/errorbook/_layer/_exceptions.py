@@ -2,24 +2,32 @@
 
 Frameworks are never imported. Their exceptions are recognised by class name along the
 raised exception's ``__mro__`` (the way Starlette finds a handler, but by name, so
-``fastapi.HTTPException``, which subclasses Starlette's, and any look-alike both match) and
-then by shape: a handler that finds the wrong shape (an ``HTTPException`` without an int
+``fastapi.HTTPException``, which subclasses Starlette's, Litestar's ``NotFoundException``,
+which subclasses its own ``HTTPException``, and any look-alike all match) and then by
+shape: a handler that finds the wrong shape (an ``HTTPException`` without an int
 ``status_code``) returns None and the search goes on up the MRO. What nothing maps is the
 ``internal`` condition, decided by the layer.
 
-========================  =====================================================
-class name                answer
-========================  =====================================================
-``Problem``               itself (errorbook's own, by ``isinstance``)
-``HTTPException``         404 ``unknown_route``, 405 ``method_not_allowed`` (its
-                          ``Allow`` kept), else the catalog's one entry for the
-                          status, else RFC 9457 ``about:blank`` with the status
+==========================  =====================================================
+class name                  answer
+==========================  =====================================================
+``Problem``                 itself (errorbook's own, by ``isinstance``)
+``HTTPException``           404 ``unknown_route``, 405 ``method_not_allowed`` (its
+                            ``Allow`` kept), else the catalog's one entry for the
+                            status, else RFC 9457 ``about:blank`` with the status;
+                            Litestar's shapes first: a ``ValidationException``
+                            with ``extra`` is ``validation_failed`` (one
+                            FieldError per item, from ``source`` and ``key``), and
+                            a 400 raised from a ``SerializationException`` (a body
+                            that does not decode) is ``invalid_json``
 ``RequestValidationError``  ``validation_failed``, one FieldError per ``errors()``
-                          item, the pointer built from ``loc``
-``JSONDecodeError``       ``invalid_json`` with ``line`` and ``column``
-``FormatError``           ``invalid_json``, with ``line``/``column`` when a
-                          JSONDecodeError caused it
-========================  =====================================================
+                            item, the pointer built from ``loc``; FastAPI's
+                            ``json_invalid`` item is ``invalid_json``, with the
+                            position of the JSONDecodeError it was raised from
+``JSONDecodeError``         ``invalid_json`` with ``line`` and ``column``
+``FormatError``             ``invalid_json``, with ``line``/``column`` when a
+                            JSONDecodeError caused it
+==========================  =====================================================
 """
 
 from __future__ import annotations
@@ -72,6 +80,9 @@ def _http_exception(
     # Not a final status (1xx, or not a status at all): a bug in the app, so internal.
     if not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599:
         return None
+    litestar = _litestar_shape(exc, status, responder, request_id, accept_language)
+    if litestar is not None:
+        return litestar
     headers = _headers(getattr(exc, "headers", None))
     if status in _NO_BODY:
         return Bare(status, headers)
@@ -90,6 +101,43 @@ def _http_exception(
     )
 
 
+def _litestar_shape(
+    exc: BaseException,
+    status: int,
+    responder: Responder,
+    request_id: str,
+    accept_language: str | None,
+) -> Answer | None:
+    """Litestar's request errors, which are HTTPExceptions with a 400 status."""
+    if status != 400:
+        return None
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    extra = getattr(exc, "extra", None)
+    if "ValidationException" in names and isinstance(extra, list):
+        fields = [_litestar_field(item) for item in extra if isinstance(item, Mapping)]
+        return responder.problem(
+            "validation_failed",
+            request_id=request_id,
+            accept_language=accept_language,
+            fields=fields,
+        )
+    cause = exc.__cause__
+    if cause is not None and type(cause).__name__ == "SerializationException":
+        return _json_error(exc, responder, request_id, accept_language)
+    return None
+
+
+def _litestar_field(item: Mapping[str, Any]) -> FieldError:
+    # Litestar names a body field by its key and other inputs by source and key
+    # (source "query", key "limit"); the pointer follows FastAPI's loc the same way.
+    source, key = item.get("source"), item.get("key")
+    parts = [str(part) for part in (source, key) if part not in (None, "")]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    pointer = JsonPointer.from_parts(parts).path
+    return FieldError(str(pointer), "invalid", str(item.get("message", "")))
+
+
 def _validation_error(
     exc: BaseException, responder: Responder, request_id: str, accept_language: str | None
 ) -> Answer | None:
@@ -99,7 +147,11 @@ def _validation_error(
     items = errors()
     if not isinstance(items, list | tuple):
         return None
-    fields = [_field(item) for item in items if isinstance(item, Mapping)]
+    mappings = [item for item in items if isinstance(item, Mapping)]
+    if any(item.get("type") == "json_invalid" for item in mappings):
+        # FastAPI's "JSON decode error", raised from the JSONDecodeError with the position.
+        return _json_error(exc, responder, request_id, accept_language)
+    fields = [_field(item) for item in mappings]
     return responder.problem(
         "validation_failed",
         request_id=request_id,

@@ -7,7 +7,8 @@ will be refused costs as little as possible:
    echoes it and every problem carries it
    (the glossary at ``/errors`` is served here, before maintenance, so that the ``type`` URI
    of a 503 still resolves)
-2. maintenance: 503 ``maintenance`` with ``Retry-After``
+2. maintenance: 503 ``maintenance`` with ``Retry-After`` (but on routes whose
+   ``RouteOptions`` say ``maintenance: False``)
 3. routing (declared routes only): 404 ``unknown_route``, 405 ``method_not_allowed`` with
    ``Allow``; ``OPTIONS`` on a known path answers 204 with ``Allow``
 4. authentication: 401/403 ``unauthenticated``, ``forbidden`` (or 404 to hide the route)
@@ -86,12 +87,13 @@ class ErrorLayer:
         max_body: The largest request body in bytes, or None for no limit. Enforced from
             ``Content-Length`` before the app runs and on the stream while it reads.
         route_options: Per-route `RouteOptions` (``public``, ``max_body``, ``body_types``,
-            ``produces``), keyed by ``"METHOD /pattern"`` or ``"/pattern"``.
+            ``produces``, ``maintenance``), keyed by ``"METHOD /pattern"`` or ``"/pattern"``.
         deadline: Seconds the app may take; when it overruns it is cancelled and, if it has
             not started a response, the client gets 504 ``timeout``. Needs asyncio.
         maintenance: Start in maintenance mode; switch at run time with
             ``layer.maintenance = True``. Answers carry the entry's ``Retry-After``
-            (60 seconds when the entry has none).
+            (60 seconds when the entry has none). Routes with ``maintenance: False`` in
+            ``route_options`` stay open (the admin route that switches it off).
         request_id_header: The header that carries the request id, both ways.
         glossary: Where the catalog's glossary is served (``/errors`` and
             ``/errors/{code}``), or None. The layer answers these paths itself, before
@@ -189,16 +191,22 @@ class ErrorLayer:
         method: str = scope["method"]
 
         glossary = self._glossary
-        if glossary is not None and (path == glossary.path or path.startswith(glossary.prefix)):
+        # One startswith for every request; the exact test only for paths that begin alike.
+        if (
+            glossary is not None
+            and path.startswith(glossary.path)
+            and (path == glossary.path or path.startswith(glossary.prefix))
+        ):
             await self._serve_glossary(glossary, send, path, method, headers, rid)
             return
-        if self.maintenance:
+        if self.maintenance and not self._open_in_maintenance(path, method):
             await self._refuse(send, "maintenance", rid, headers, method)
             return
 
         policy = self._default
-        if self._router is not None:
-            leaf = self._router.match(path)
+        router = self._router
+        if router is not None:
+            leaf = router.match(path)
             if leaf is not None:
                 found = leaf.methods.get(method)
                 if found is not None:
@@ -241,34 +249,37 @@ class ErrorLayer:
                 return
             state = scope.get("state")
             if state is None:
-                state = scope["state"] = {}
-            state["principal"] = principal
+                scope["state"] = {"principal": principal}
+            else:
+                state["principal"] = principal
 
+        limit = policy.max_body
         length_value = headers.get(_CONTENT_LENGTH)
-        length = None if length_value is None else body_length(length_value)
         chunked = headers.get(_TRANSFER_ENCODING)
-        if (
-            (length is not None and length > 0)
-            or (length is None and length_value is not None)
-            or (chunked is not None and b"chunked" in chunked.lower())
-        ):
-            content_type = headers.get(_CONTENT_TYPE)
-            if content_type is None or media_type(content_type) not in policy.body_types:
-                await self._refuse(send, "unsupported_media_type", rid, headers, method)
-                return
+        # Most requests (GET, HEAD, DELETE) say neither: two lookups and they are through.
+        if length_value is not None or chunked is not None:
+            length = body_length(length_value)
+            if (
+                (length is not None and length > 0)
+                or (length is None and length_value is not None)
+                or (chunked is not None and b"chunked" in chunked.lower())
+            ):
+                content_type = headers.get(_CONTENT_TYPE)
+                if content_type is None or media_type(content_type) not in policy.body_types:
+                    await self._refuse(send, "unsupported_media_type", rid, headers, method)
+                    return
+        else:
+            length = None
         accept = headers.get(_ACCEPT)
         if accept is not None:
-            cache = policy.produces.accept_cache
-            allowed = cache.get(accept)
+            produces = policy.produces
+            allowed = produces.accept_cache.get(accept)
             if allowed is None:
-                if len(cache) >= _ACCEPT_CACHE_SIZE:
-                    cache.clear()
-                allowed = cache[accept] = accepts_any(accept.decode("latin-1"), policy.produces)
+                allowed = _accepts(produces, accept)
             if not allowed:
                 await self._refuse(send, "not_acceptable", rid, headers, method, primary=True)
                 return
 
-        limit = policy.max_body
         if limit is not None and length is not None and length > limit:
             given = (("limit", limit),)
             await self._refuse(send, "payload_too_large", rid, headers, method, given=given)
@@ -316,6 +327,14 @@ class ErrorLayer:
                 extra={"request_id": rid.decode()},
             )
             await self._refuse(send, "internal", rid, headers, method)
+
+    def _open_in_maintenance(self, path: str, method: str) -> bool:
+        """Whether the route stays open in maintenance (``RouteOptions.maintenance``)."""
+        router = self._router
+        if router is None or not router.open_in_maintenance:
+            return False
+        policy = router.policy(path, method)
+        return policy is not None and not policy.maintenance
 
     # -- answers ---------------------------------------------------------------------------
 
@@ -479,3 +498,12 @@ class ErrorLayer:
 
 def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("latin-1")
+
+
+def _accepts(produces: MediaSet, accept: bytes) -> bool:
+    """Whether ``accept`` allows any of ``produces``, parsed once and cached by raw value."""
+    cache = produces.accept_cache
+    if len(cache) >= _ACCEPT_CACHE_SIZE:
+        cache.clear()
+    allowed = cache[accept] = accepts_any(accept.decode("latin-1"), produces)
+    return allowed

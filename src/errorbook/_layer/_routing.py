@@ -33,6 +33,8 @@ class Policy:
     max_body: int | None
     body_types: MediaSet
     produces: MediaSet
+    #: Closed while the layer is in maintenance mode (False: stays open).
+    maintenance: bool = True
 
 
 @dataclass(slots=True)
@@ -61,7 +63,7 @@ class _Node:
 class Router:
     """Finds the Leaf for a path, or None."""
 
-    __slots__ = ("_dynamic", "_root", "_static", "_tails")
+    __slots__ = ("_dynamic", "_root", "_static", "_tails", "open_in_maintenance")
 
     def __init__(
         self, static: dict[str, Leaf], tails: dict[str, Leaf], root: _Node, dynamic: bool
@@ -70,6 +72,24 @@ class Router:
         self._tails = tails
         self._root = root
         self._dynamic = dynamic
+        #: Whether any route stays open in maintenance mode; when none does, maintenance
+        #: answers without matching the path.
+        leaves = [*static.values(), *tails.values(), *_leaves(root)]
+        self.open_in_maintenance = any(
+            not policy.maintenance
+            for leaf in leaves
+            for policy in [*leaf.methods.values(), *([leaf.default] if leaf.default else [])]
+        )
+
+    def policy(self, path: str, method: str) -> Policy | None:
+        """The policy for ``method`` on ``path``, or None when routing would refuse it."""
+        leaf = self.match(path)
+        if leaf is None:
+            return None
+        found = leaf.methods.get(method)
+        if found is None and not leaf.declared:
+            found = leaf.default
+        return found
 
     def match(self, path: str) -> Leaf | None:
         """The route whose pattern matches ``path`` (the decoded path, as ASGI gives it)."""
@@ -88,6 +108,13 @@ class Router:
         if parts[0]:
             return None
         return _walk(self._root, parts, 1)
+
+
+def _leaves(node: _Node) -> list[Leaf]:
+    found = [] if node.leaf is None else [node.leaf]
+    for child in [*node.static.values(), *([node.param] if node.param else [])]:
+        found.extend(_leaves(child))
+    return found
 
 
 def _walk(node: _Node, parts: list[str], index: int) -> Leaf | None:
@@ -255,6 +282,7 @@ def _policy(
         max_body=max_body,
         body_types=body_types,
         produces=produces,
+        maintenance=bool(options.get("maintenance", base.maintenance)),
     )
 
 

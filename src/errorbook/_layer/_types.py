@@ -31,9 +31,13 @@ class RouteOptions(TypedDict, total=False):
             accept families), instead of the layer's ``body_types``.
         produces: The media types this route answers in, checked against ``Accept`` for 406,
             in addition to the catalog's formats.
+        maintenance: False keeps the route open while the layer is in maintenance mode (an
+            admin route that switches maintenance off, a status page); True, the default,
+            closes it with the rest.
     """
 
     public: bool
     max_body: int | None
     body_types: Iterable[str]
     produces: Iterable[str]
+    maintenance: bool

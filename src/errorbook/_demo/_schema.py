@@ -1,0 +1,179 @@
+"""Reading and checking JSON request bodies, by hand: the demo takes no validation library.
+
+`parse_json` turns bytes into a value or raises what the layer answers as ``invalid_json``;
+`Checker` walks the value and collects *every* field error with its JSON pointer, so a client
+learns all it must fix from one answer, not one field per round trip.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Collection, Mapping
+from typing import Any, Final, NoReturn
+
+from jsonpointer import JsonPointer
+
+from .._problem import FieldError
+
+__all__ = ["Checker", "InvalidJson", "parse_json", "pointer"]
+
+#: The largest integer every JSON client reads exactly (2**53 - 1).
+MAX_SAFE_INT: Final = 2**53 - 1
+
+
+class InvalidJson(Exception):
+    """The body is not JSON the service can read; ``reason`` says why, for the client."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _no_constants(name: str) -> NoReturn:
+    raise InvalidJson(f"{name} is not a JSON number.")
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON value in ``raw``.
+
+    Raises:
+        json.JSONDecodeError: a syntax error; left as it is so the layer answers
+            ``invalid_json`` with its line and column.
+        InvalidJson: not UTF-8, ``NaN``/``Infinity``, a number too long to convert, or
+            nesting too deep to parse.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidJson(f"The body is not UTF-8 text (byte {exc.start}).") from None
+    try:
+        return json.loads(text, parse_constant=_no_constants)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # an integer longer than Python converts
+        raise InvalidJson("A number in the body is too long.") from exc
+    except RecursionError:
+        raise InvalidJson("The body is nested too deeply.") from None
+
+
+def pointer(*parts: str | int) -> str:
+    """An RFC 6901 pointer to ``parts`` (``~`` and ``/`` in names are escaped)."""
+    path: str = JsonPointer.from_parts([str(part) for part in parts]).path
+    return path
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+class Checker:
+    """Collects the field errors of one body; each check returns the value or None."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def fail(self, at: str, code: str, message: str) -> None:
+        """Record one field error."""
+        self.errors.append(FieldError(at, code, message))
+
+    def object(
+        self,
+        value: Any,
+        at: str,
+        *,
+        required: Collection[str] = (),
+        optional: Collection[str] = (),
+    ) -> Mapping[str, Any] | None:
+        """An object with these members and no others."""
+        if not isinstance(value, dict):
+            self.fail(at, "type", f"Expected an object, got {_kind(value)}.")
+            return None
+        for name in required:
+            if name not in value:
+                self.fail(f"{at}{pointer(name)}", "required", f"'{name}' is required.")
+        known = {*required, *optional}
+        for name in value:
+            if name not in known:
+                self.fail(f"{at}{pointer(name)}", "unknown", f"'{name}' is not a known member.")
+        return value
+
+    def string(self, value: Any, at: str, *, min_length: int, max_length: int) -> str | None:
+        """A string of ``min_length`` to ``max_length`` characters."""
+        if not isinstance(value, str):
+            self.fail(at, "type", f"Expected a string, got {_kind(value)}.")
+            return None
+        if len(value) < min_length:
+            self.fail(at, "too_short", f"Expected at least {min_length} character(s).")
+            return None
+        if len(value) > max_length:
+            self.fail(at, "too_long", f"Expected at most {max_length} characters.")
+            return None
+        return value
+
+    def integer(
+        self, value: Any, at: str, *, minimum: int, maximum: int = MAX_SAFE_INT
+    ) -> int | None:
+        """An integer from ``minimum`` to ``maximum`` (``3.0`` counts as 3, as in JSON)."""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(at, "type", f"Expected an integer, got {_kind(value)}.")
+            return None
+        return value if self._in_range(value, at, minimum, maximum, above=False) else None
+
+    def number(
+        self, value: Any, at: str, *, minimum: float, maximum: float, above: bool = False
+    ) -> float | None:
+        """A number from ``minimum`` (exclusive when ``above``) to ``maximum``."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(at, "type", f"Expected a number, got {_kind(value)}.")
+            return None
+        number = float(value) if math.isfinite(value) else math.inf
+        return number if self._in_range(number, at, minimum, maximum, above=above) else None
+
+    def boolean(self, value: Any, at: str) -> bool | None:
+        """True or false."""
+        if not isinstance(value, bool):
+            self.fail(at, "type", f"Expected true or false, got {_kind(value)}.")
+            return None
+        return value
+
+    def array(self, value: Any, at: str, *, min_items: int, max_items: int) -> list[Any] | None:
+        """An array of ``min_items`` to ``max_items`` items."""
+        if not isinstance(value, list):
+            self.fail(at, "type", f"Expected an array, got {_kind(value)}.")
+            return None
+        if len(value) < min_items:
+            self.fail(at, "too_few", f"Expected at least {min_items} item(s).")
+            return None
+        if len(value) > max_items:
+            self.fail(at, "too_many", f"Expected at most {max_items} items.")
+            return None
+        return value
+
+    def _in_range(
+        self, value: float, at: str, minimum: float, maximum: float, *, above: bool
+    ) -> bool:
+        if value < minimum or (above and value == minimum):
+            relation = "above" if above else "at least"
+            self.fail(at, "too_small", f"Expected a value {relation} {_show(minimum)}.")
+            return False
+        if value > maximum:
+            self.fail(at, "too_large", f"Expected a value of at most {_show(maximum)}.")
+            return False
+        return True
+
+
+def _show(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)

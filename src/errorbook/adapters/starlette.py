@@ -1,0 +1,186 @@
+"""Starlette: the catalog answers every error of a Starlette app.
+
+`install` does three things and returns the `ErrorLayer` to serve:
+
+- hands errors on: Starlette's ``ExceptionMiddleware`` answers ``HTTPException`` and its
+  ``ServerErrorMiddleware`` answers 500 by themselves; re-raising handlers for
+  ``HTTPException`` and ``Exception`` (in mounted Starlette apps too) let the layer answer
+  them the catalog's way instead (it logs the traceback of an unexpected error, once);
+- gives the layer the app's routes, so unknown paths and methods are refused before
+  authentication; when a route cannot be listed (a mounted ASGI app, ``Host`` routing, a
+  ``{rest:path}`` parameter, an endpoint of unknown methods) routing stays the app's, and
+  its 404 and 405 reach the layer as ``HTTPException`` and are answered the catalog's way;
+- wraps the app in the layer, outermost, so a refusal costs as little as possible.
+
+Starlette makes no OpenAPI document by itself; `with_error_responses` adds the catalog's
+errors to one, e.g. from ``starlette.schemas.SchemaGenerator``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ._common import RouteTable, missing_framework, remember, remembered
+
+try:
+    from starlette.applications import Starlette
+    from starlette.endpoints import HTTPEndpoint
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute, Mount, Route, Router, WebSocketRoute
+except ImportError as exc:  # pragma: no cover - the test environment has Starlette
+    missing_framework("Starlette", "starlette", exc)
+
+from .._layer import ErrorLayer
+from .._openapi import add_error_responses
+from ._common import InstallError
+
+__all__ = ["hand_on", "install", "routes_of", "with_error_responses"]
+
+_ENDPOINT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+async def hand_on(request: Request, exc: Exception) -> Response:
+    """An exception handler that raises the error again, for the layer to answer."""
+    raise exc
+
+
+def install(
+    app: Starlette, *, errors: Mapping[str, Iterable[str]] | None = None, **options: Any
+) -> ErrorLayer:
+    """Put the catalog in charge of ``app``'s errors; serve the returned layer.
+
+    Call it once the routes are registered: the layer routes by the routes it sees now.
+
+    Args:
+        app: The Starlette application; its middleware stack must not be built yet.
+        errors: Entry keys per operation for `with_error_responses`, kept on the layer.
+        **options: `ErrorLayer`'s keyword arguments (``catalog``, ``auth``, ``max_body``...).
+            ``routes`` defaults to the app's own routes (see `routes_of`).
+
+    Raises:
+        InstallError: the app has already handled a request, so new exception handlers
+            would be ignored.
+        ValueError, CatalogError: as `ErrorLayer` raises them.
+
+    .. versionadded:: 0.1.0
+    """
+    check_unbuilt(app)
+    if "routes" not in options:
+        options["routes"] = routes_of(app)
+    layer = ErrorLayer(app, **options)
+    hand_errors_on(app, (HTTPException, Exception))
+    remember(layer, errors, options)
+    return layer
+
+
+def with_error_responses(
+    layer: ErrorLayer,
+    document: Mapping[str, Any],
+    *,
+    errors: Mapping[str, Iterable[str]] | None = None,
+) -> dict[str, Any]:
+    """``document`` with the error responses ``layer`` gives, as `add_error_responses` makes
+    them from the layer's catalog and the options `install` was given.
+
+    Args:
+        layer: The layer `install` returned.
+        document: An OpenAPI document, e.g. ``SchemaGenerator(...).get_schema(app.routes)``.
+        errors: Entry keys per operation, added to those given to `install`.
+
+    .. versionadded:: 0.1.0
+    """
+    named, options = remembered(layer)
+    merged: dict[str, list[str]] = {key: list(value) for key, value in named.items()}
+    for key, value in (errors or {}).items():
+        merged.setdefault(key, []).extend(value)
+    return add_error_responses(document, layer.catalog, errors=merged, **options)
+
+
+def check_unbuilt(app: Starlette) -> None:
+    """Refuse an app whose middleware stack exists: its exception handlers are fixed."""
+    if app.middleware_stack is not None:
+        raise InstallError(
+            f"{type(app).__name__} app has already built its middleware stack (it has served "
+            "a request), so exception handlers added now would be ignored; install "
+            "errorbook before the app starts"
+        )
+
+
+def hand_errors_on(app: Starlette, classes: Sequence[type[Exception]]) -> None:
+    """Make ``app`` and every Starlette app mounted in it re-raise ``classes``."""
+    seen: set[int] = set()
+    pending: list[Starlette] = [app]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        check_unbuilt(current)
+        for cls in classes:
+            current.add_exception_handler(cls, hand_on)
+        pending.extend(_mounted_apps(current.routes))
+
+
+def _mounted_apps(routes: Iterable[BaseRoute]) -> list[Starlette]:
+    found: list[Starlette] = []
+    for route in routes:
+        if isinstance(route, Mount):
+            base = getattr(route, "_base_app", route.app)
+            if isinstance(base, Starlette):
+                found.append(base)
+            elif isinstance(base, Router):
+                found.extend(_mounted_apps(base.routes))
+    return found
+
+
+def routes_of(app: Starlette | Router) -> list[tuple[str, str]] | None:
+    """The app's routes as ``(method, pattern)`` pairs, or None when some cannot be listed.
+
+    ``{id:int}`` becomes ``{id}``; websocket routes are left out (the layer passes
+    websockets through); with ``redirect_slashes`` each path is listed with and without
+    its trailing slash, so the app's redirect still answers the other spelling.
+
+    .. versionadded:: 0.1.0
+    """
+    router = app.router if isinstance(app, Starlette) else app
+    table = RouteTable(trailing_slash=router.redirect_slashes)
+    _walk(router.routes, "", table)
+    return table.result()
+
+
+def _walk(routes: Iterable[BaseRoute], prefix: str, table: RouteTable) -> None:
+    for route in routes:
+        if table.failed:
+            return
+        if isinstance(route, Route):
+            methods = route.methods if route.methods is not None else _endpoint_methods(route)
+            if methods is None:
+                table.failed = True
+                return
+            table.add(methods, prefix + route.path)
+        elif isinstance(route, WebSocketRoute):
+            continue
+        elif isinstance(route, Mount):
+            base = getattr(route, "_base_app", route.app)
+            router = base.router if isinstance(base, Starlette) else base
+            if not isinstance(router, Router):
+                table.failed = True  # an arbitrary ASGI app: only it knows its paths
+                return
+            _walk(router.routes, prefix + route.path, table)
+        else:
+            table.failed = True  # Host, or a route class of the app's own
+            return
+
+
+def _endpoint_methods(route: Route) -> set[str] | None:
+    endpoint = route.endpoint
+    if not (inspect.isclass(endpoint) and issubclass(endpoint, HTTPEndpoint)):
+        return None  # a raw ASGI endpoint answers whatever it likes
+    methods = {method for method in _ENDPOINT_METHODS if hasattr(endpoint, method.lower())}
+    if "GET" in methods:
+        methods.add("HEAD")  # HTTPEndpoint serves HEAD with get()
+    return methods

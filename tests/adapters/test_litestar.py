@@ -1,0 +1,174 @@
+"""The Litestar adapter: Litestar's own 404, 405, validation and crashes go through the catalog."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from litestar import Litestar, Request, get, post
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath, JSONBody
+from openapi_spec_validator import validate
+
+from errorbook import ErrorLayer, api_key
+from errorbook.adapters.litestar import install, routes_of
+
+from ._client import assert_refs_resolve, fetch
+
+KEY = {"x-api-key": "k"}
+
+
+@dataclass
+class Tracker:
+    name: str
+    size: int
+
+
+@post("/v1/trackers")
+async def create_tracker(
+    data: JSONBody[Tracker], request: Request[Any, Any, Any]
+) -> dict[str, Any]:
+    return {"name": data.name, "who": request.scope["state"]["principal"]}
+
+
+@get("/v1/trackers/{tracker_id:int}", raises=[HTTPException])
+async def get_tracker(tracker_id: FromPath[int]) -> dict[str, Any]:
+    if tracker_id == 0:
+        raise RuntimeError("secret at /srv/db")
+    if tracker_id == 410:
+        raise HTTPException(status_code=410, detail="Deleted")
+    return {"id": tracker_id}
+
+
+def build() -> Litestar:
+    # No logging_config: Litestar would configure logging for the whole test session.
+    return Litestar([create_tracker, get_tracker], logging_config=None)
+
+
+def layer_for(app: Litestar, **options: Any) -> ErrorLayer:
+    return install(
+        app, auth=api_key(keys={"k": "alice"}), public=["/schema/openapi.json"], **options
+    )
+
+
+def test_routes_of() -> None:
+    """Converters dropped, trailing-slash twins listed, Litestar's own OPTIONS left out."""
+    routes = routes_of(build()) or []
+    assert ("GET", "/v1/trackers/{tracker_id}") in routes
+    assert ("GET", "/v1/trackers/{tracker_id}/") in routes
+    assert ("POST", "/v1/trackers") in routes
+    assert not [method for method, _ in routes if method == "OPTIONS"]
+
+
+def test_success_with_principal() -> None:
+    """A valid request reaches the handler with the principal in the scope's state."""
+    response = fetch(
+        layer_for(build()), "POST", "/v1/trackers", headers=KEY, json={"name": "a", "size": 1}
+    )
+    assert response.status_code == 201
+    assert response.json() == {"name": "a", "who": "alice"}
+
+
+@pytest.mark.parametrize("routes", ["declared", "app"], ids=["layer-routes", "litestar-routes"])
+def test_unknown_path_and_wrong_method(routes: str) -> None:
+    """404 and 405 are the catalog's, whether the layer or Litestar's router finds them."""
+    options: dict[str, Any] = {} if routes == "declared" else {"routes": None}
+    layer = layer_for(build(), **options)
+    missing = fetch(layer, "GET", "/v1/nothing", headers=KEY)
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "unknown_route"
+    wrong = fetch(layer, "DELETE", "/v1/trackers", headers=KEY)
+    assert wrong.status_code == 405
+    assert wrong.json()["code"] == "method_not_allowed"
+    assert "POST" in wrong.headers["allow"]
+    assert wrong.json()["request_id"] == wrong.headers["x-request-id"]
+
+
+def test_path_value_of_wrong_type_is_unknown() -> None:
+    """Litestar finds no route for /v1/trackers/abc ({id:int}); that is unknown_route."""
+    response = fetch(layer_for(build()), "GET", "/v1/trackers/abc", headers=KEY)
+    assert response.status_code == 404
+    assert response.json()["code"] == "unknown_route"
+
+
+def test_validation_error() -> None:
+    """Litestar's ValidationException is validation_failed with a pointer per field."""
+    response = fetch(
+        layer_for(build()), "POST", "/v1/trackers", headers=KEY, json={"name": "a", "size": "x"}
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_failed"
+    assert [e["pointer"] for e in body["errors"]] == ["/size"]
+
+
+def test_invalid_json() -> None:
+    """A body Litestar cannot decode is invalid_json."""
+    response = fetch(
+        layer_for(build()),
+        "POST",
+        "/v1/trackers",
+        headers={**KEY, "content-type": "application/json"},
+        content=b'{"name": ',
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
+
+
+def test_http_exception_in_handler() -> None:
+    """HTTPException(410) raised by a handler is answered the catalog's way."""
+    response = fetch(layer_for(build()), "GET", "/v1/trackers/410", headers=KEY)
+    assert response.status_code == 410
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "status_code" not in response.json()
+
+
+def test_unexpected_error() -> None:
+    """RuntimeError is a 500 with nothing internal, logged once by the layer.
+
+    Litestar configures logging itself, so the layer logs to a logger of the test's own.
+    """
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("tests.adapters.litestar")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        response = fetch(layer_for(build(), logger=logger), "GET", "/v1/trackers/0", headers=KEY)
+    finally:
+        logger.removeHandler(handler)
+    assert response.status_code == 500
+    assert "secret" not in response.text
+    assert "/srv/db" not in response.text
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+    assert len([r for r in records if r.exc_info]) == 1
+
+
+def test_openapi_schema_lists_the_catalog_errors() -> None:
+    """The served schema has the catalog's errors and none of Litestar's error shape."""
+    app = build()
+    layer = layer_for(app)
+    served = fetch(layer, "GET", "/schema/openapi.json")
+    assert served.status_code == 200
+    document = served.json()
+    validate(document)
+    assert_refs_resolve(document)
+    post_responses = document["paths"]["/v1/trackers"]["post"]["responses"]
+    assert {"201", "400", "401", "415", "422", "500", "503"} <= set(post_responses)
+    assert "status_code" not in str(document["paths"])
+    get_responses = document["paths"]["/v1/trackers/{tracker_id}"]["get"]["responses"]
+    assert "404" in get_responses
+    assert document == app.openapi_schema.to_schema()
+
+
+def test_missing_framework_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without Litestar, importing the adapter says which extra to install."""
+    monkeypatch.setitem(sys.modules, "litestar", None)
+    monkeypatch.delitem(sys.modules, "errorbook.adapters.litestar")
+    with pytest.raises(ImportError, match=r"pip install 'errorbook\[litestar\]'"):
+        importlib.import_module("errorbook.adapters.litestar")
