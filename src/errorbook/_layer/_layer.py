@@ -224,7 +224,10 @@ class ErrorLayer:
                 await self._refuse(send, "unknown_route", rid, headers, method)
                 return
 
-        if self._auth is not None and not policy.public and _PREFLIGHT not in headers:
+        # Only a CORS preflight (OPTIONS with Access-Control-Request-Method) skips auth: the
+        # header alone on another method would let any caller past it.
+        preflight = method == "OPTIONS" and _PREFLIGHT in headers
+        if self._auth is not None and not policy.public and not preflight:
             header_auth = self._fast_auth
             if header_auth is not None:
                 # A ready-made authenticator with its keys in a dict: one lookup, no user code.
