@@ -13,14 +13,17 @@ directly (no sockets, no HTTP parsing), so the numbers are the application stack
   ``Accept`` negotiation and a body limit all on;
 - FastAPI's default stack on the same route, the alternative users know;
 - a 404: Starlette's own, FastAPI's, and the layer's (declared routes: the app never runs);
-- the layer's 401, another refusal that never reaches the app.
+- the layer's 401, another refusal that never reaches the app;
+- a rate-limited route (one GCRA limit per API key, memory store) under the layer, and its
+  429, beside the same under slowapi on FastAPI (its in-memory storage), the library users
+  reach for today.
 
 Every case serves the same request (a GET with five headers, as a browser or SDK sends) on
 one event loop. The cases take turns, round after round, so a noisy neighbour slows them all
 alike; each case's time is the best round (the least disturbed) and the median is shown
 beside it. Ratios are of best times.
 
-Run: ``.venv/bin/python benchmarks/bench_layer.py`` (about 15 seconds).
+Run: ``.venv/bin/python benchmarks/bench_layer.py`` (about 25 seconds).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from errorbook._layer import ErrorLayer, Message, api_key
+from errorbook._state import MemoryStore
 
 #: Rounds in which every case runs once; the best and the median round are reported.
 ROUNDS = 11
@@ -72,6 +76,45 @@ def layered_app() -> ErrorLayer:
         auth=api_key(keys={"key-1": "alice"}),
         max_body=1 << 20,
     )
+
+
+#: A limit no benchmark run reaches (the 200 cases), and one spent at once (the 429s).
+ROOMY = "1000000000/second"
+SPENT = "1/day"
+
+
+def limited_app(limit: str) -> ErrorLayer:
+    """The layered app with one rate limit per API key on every route (memory store)."""
+    return ErrorLayer(
+        starlette_app(),
+        routes=[("GET", "/v1/items/{id}"), ("POST", "/v1/items")],
+        auth=api_key(keys={"key-1": "alice"}),
+        max_body=1 << 20,
+        store=MemoryStore(),
+        limits=[limit],
+    )
+
+
+def slowapi_app(limit: str) -> App | None:
+    """FastAPI with slowapi's limiter on the route, keyed by the client address."""
+    try:
+        from fastapi import FastAPI
+        from slowapi import Limiter, _rate_limit_exceeded_handler
+        from slowapi.errors import RateLimitExceeded
+        from slowapi.util import get_remote_address
+    except ImportError:  # pragma: no cover - both are in the test extra
+        return None
+    limiter = Limiter(key_func=get_remote_address, headers_enabled=False)
+    app = FastAPI()
+    app.state.limiter = limiter
+    app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)  # type: ignore[arg-type]
+
+    @app.get("/v1/items/{id}")
+    @limiter.limit(limit)
+    async def slow_item(request: Request, id: str) -> dict[str, str]:
+        return {"id": id, "name": "tracker"}
+
+    return app
 
 
 def pass_through_app() -> App:
@@ -159,6 +202,21 @@ async def receive() -> dict[str, Any]:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
+def spent(app: App | None, request: dict[str, Any]) -> App | None:
+    """``app`` after one request, which spends a ``1/day`` limit: every later one is a 429."""
+    if app is None:
+        return None
+
+    async def first() -> None:
+        async def ignore(message: Message) -> None:
+            pass
+
+        await app(dict(request), receive, ignore)
+
+    asyncio.run(first())
+    return app
+
+
 def make_case(
     loop: asyncio.AbstractEventLoop, app: App, request: dict[str, Any], status: int
 ) -> Callable[[int], Any]:
@@ -218,6 +276,10 @@ LAYER = "errorlayer + starlette: 200"
 STARLETTE_404 = "starlette: its own 404"
 LAYER_404 = "errorlayer: 404 (declared routes)"
 LAYER_401 = "errorlayer: 401 (no API key)"
+LIMITED = "errorlayer + starlette: 200, limited"
+LIMITED_429 = "errorlayer: 429 (memory store)"
+SLOWAPI = "slowapi + fastapi: 200, limited"
+SLOWAPI_429 = "slowapi + fastapi: 429"
 
 
 def main() -> None:
@@ -234,6 +296,10 @@ def main() -> None:
         (LAYER_404, layered, missing, 404),
         ("fastapi: its own 404", fastapi, missing, 404),
         (LAYER_401, layered, scope("/v1/items/42", HEADERS[:-1]), 401),
+        (LIMITED, limited_app(ROOMY), found, 200),
+        (LIMITED_429, spent(limited_app(SPENT), found), found, 429),
+        (SLOWAPI, slowapi_app(ROOMY), found, 200),
+        (SLOWAPI_429, spent(slowapi_app(SPENT), found), found, 429),
     ]
     loop = asyncio.new_event_loop()
     try:
@@ -266,6 +332,17 @@ def main() -> None:
     own = best[STARLETTE_404]
     print(f"refusals: the layer's 404 costs {best[LAYER_404] / own:.2f}x Starlette's own 404")
     print(f"          the layer's 401 costs {best[LAYER_401] / own:.2f}x Starlette's own 404")
+    if LIMITED in best:
+        limit_cost = best[LIMITED] - best[LAYER]
+        print(
+            f"rate limit: one limit adds {limit_cost:.2f} µs to the layered route "
+            f"({limit_cost / floor:.1%} of the bare Starlette route; target: 10%)"
+        )
+        print(f"            the limited route costs {best[LIMITED] / floor:.2f}x bare Starlette")
+        print(f"            the layer's 429 costs {best[LIMITED_429] / own:.2f}x Starlette's 404")
+    if SLOWAPI in best:
+        print(f"  slowapi: its limited 200 costs {best[SLOWAPI] / floor:.2f}x bare Starlette")
+        print(f"           its 429 costs {best[SLOWAPI_429] / own:.2f}x Starlette's 404")
 
 
 if __name__ == "__main__":

@@ -284,3 +284,61 @@ def test_error_responses_helper() -> None:
     assert set(schemas) == {"DiscordError"}
     with pytest.raises(OpenAPIError, match="no entry 'nope'"):
         error_responses("discord", ["nope"])
+
+
+def example_detail(doc: dict[str, Any], path: str, method: str, status: str) -> str:
+    content = doc["paths"][path][method]["responses"][status]["content"]
+    (example,) = content["application/problem+json"]["examples"].values()
+    return str(example["value"]["detail"])
+
+
+def test_payload_too_large_example_names_the_route_limit() -> None:
+    """The 413 example says the limit that applies to the route, not the entry's example."""
+    doc = add_error_responses(
+        document(),
+        "rfc9457",
+        max_body=2048,
+        route_options={"POST /v1/trackers": {"max_body": 512}},
+    )
+    assert "512 bytes" in example_detail(doc, "/v1/trackers", "post", "413")
+    plain = add_error_responses(document(), "rfc9457", max_body=2048)
+    assert "2048 bytes" in example_detail(plain, "/v1/trackers", "post", "413")
+    validate(doc)
+
+
+@pytest.mark.parametrize(
+    ("security", "listed"),
+    [
+        ([{"HTTPBearer": []}], True),
+        ([{}], False),
+        ([{"HTTPBearer": []}, {}], False),
+        ([], False),
+    ],
+    ids=["required", "optional", "bearer-or-none", "explicitly-none"],
+)
+def test_security_requirement_lists_unauthenticated(
+    security: list[dict[str, Any]], listed: bool
+) -> None:
+    """Without auth, an operation whose security needs credentials still lists 401: the
+    app's own check (a FastAPI security dependency) raises it."""
+    doc = document()
+    doc["paths"]["/health"]["get"]["security"] = security
+    result = add_error_responses(doc, "rfc9457")
+    assert ("401" in statuses(result, "/health", "get")) is listed
+
+
+def test_document_level_security_applies() -> None:
+    """The document's security applies to operations that do not set their own."""
+    doc = document()
+    doc["security"] = [{"HTTPBearer": []}]
+    doc["paths"]["/health"]["get"]["security"] = []
+    result = add_error_responses(doc, "rfc9457")
+    assert "401" in statuses(result, "/v1/trackers/{id}", "get")
+    assert "401" not in statuses(result, "/health", "get")
+
+
+def test_operation_without_body_lists_no_415() -> None:
+    """415 is listed where a body is declared; a GET with a body is outside the contract."""
+    result = add_error_responses(document(), "rfc9457")
+    assert "415" not in statuses(result, "/health", "get")
+    assert "415" in statuses(result, "/v1/trackers", "post")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -214,6 +216,33 @@ def preview(catalogs: tuple[str, ...], host: str, port: int) -> None:
 )
 @click.option("--jwt-secret", default=None, help="rebuild only: the HS256 secret (32+ bytes).")
 @click.option("--rebuild-limit", default=None, help="The largest POST /v1/rebuild body, in bytes.")
+@click.option(
+    "--store",
+    "store_url",
+    default="memory://",
+    show_default=True,
+    help="Where rate limits, leases and idempotency keys live: memory:// or redis://HOST:PORT/DB.",
+)
+@click.option(
+    "--rate",
+    "rates",
+    multiple=True,
+    help="A rate limit per credential on every /v1 route, e.g. 100/minute (repeatable).",
+)
+@click.option(
+    "--store-policy",
+    type=click.Choice(["fail_open", "fail_closed"]),
+    default="fail_open",
+    show_default=True,
+    help="When the store fails: serve without limits, or answer 503.",
+)
+@click.option("--max-jobs", default="3", show_default=True, help="Running jobs per credential.")
+@click.option(
+    "--workers",
+    default="1",
+    show_default=True,
+    help="Worker processes; above 1 needs a shared --store (redis://) and a --db file.",
+)
 def demo(
     profile: str,
     host: str,
@@ -222,6 +251,11 @@ def demo(
     api_keys: tuple[str, ...],
     jwt_secret: str | None,
     rebuild_limit: str | None,
+    store_url: str,
+    rates: tuple[str, ...],
+    store_policy: str,
+    max_jobs: str,
+    workers: str,
 ) -> None:
     """Run the reference service: a small real API on SQLite, answering every error the
     PROFILE's way. Prints its URL, credentials and a few curl commands that show errors."""
@@ -236,13 +270,36 @@ def demo(
         )
     port_number = _count("--port", port, maximum=65535)
     limit = None if rebuild_limit is None else _count("--rebuild-limit", rebuild_limit)
+    jobs = _count("--max-jobs", max_jobs)
+    if jobs < 1:
+        _usage(f"--max-jobs: expected a whole number from 1 or more, got {max_jobs!r}")
+    processes = _count("--workers", workers, maximum=64)
+    if processes < 1:
+        _usage(f"--workers: expected a whole number from 1 to 64, got {workers!r}")
+    for rate in rates:
+        why = _check_rate(rate)
+        if why is not None:
+            _usage(f"--rate: {why}")
+    if processes > 1 and store_url.lower().startswith("memory:"):
+        _usage("--workers: several workers need a shared --store (redis://...), not memory://")
+    if processes > 1 and db == ":memory:":
+        _usage("--workers: several workers need a --db file to share, not :memory:")
     try:
         from ._demo import create_app, store_of
+        from ._demo._app import ENVIRONMENT
         from ._demo._credentials import check_key, check_secret, credentials
-        from ._demo._serve import banner, bind, run, url_of
+        from ._demo._serve import banner, bind, run, run_workers, url_of
         from ._demo._store import StoreError
+        from ._state import open_store
     except ImportError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    try:
+        open_store(store_url)  # checked here, opened (lazily) by the service itself
+    except ValueError as exc:
+        _usage(f"--store: {exc}")
+    except ImportError as exc:
+        click.echo(f"error: --store: {exc}", err=True)
         sys.exit(1)
     for key in api_keys:
         why = check_key(key)
@@ -255,10 +312,20 @@ def demo(
         why = check_secret(jwt_secret)
         if why is not None:
             _usage(f"--jwt-secret: {why}")
+    settings: dict[str, Any] = {
+        "api_keys": keys,
+        "db": db,
+        "jwt_secret": jwt_secret,
+        "rebuild_limit": limit,
+        "store": store_url,
+        "rate": list(rates),
+        "max_jobs": jobs,
+        "on_store_error": store_policy,
+    }
     try:
-        layer = create_app(
-            profile, api_keys=keys, db=db, jwt_secret=jwt_secret, rebuild_limit=limit
-        )
+        # Built here even with workers: it checks every setting and creates the database's
+        # schema once, before the workers race to.
+        layer = create_app(profile, **settings)
     except StoreError as exc:
         _usage(f"--db: {exc}")
     try:
@@ -269,9 +336,19 @@ def demo(
     try:
         shown = credentials(profile, keys, jwt_secret)
         text = banner(profile=profile, url=url_of(sock), database=db, credentials=shown)
-        click.echo(text)
-        sys.stdout.flush()
-        run(layer, sock)
+
+        def show() -> None:
+            click.echo(text)
+            sys.stdout.flush()
+
+        if processes == 1:
+            show()
+            run(layer, sock)
+        else:
+            store_of(layer).close()
+            # The workers import the app by name and read their settings from here.
+            os.environ[ENVIRONMENT] = json.dumps({"profile": profile, **settings})
+            run_workers(sock, processes, on_ready=show)
     finally:
         store_of(layer).close()
     click.echo("errorbook demo: stopped", err=True)
@@ -281,6 +358,17 @@ def _usage(message: str) -> NoReturn:
     """A bad flag: one line on stderr, exit 2 (click's code for usage errors)."""
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
+
+
+def _check_rate(spec: str) -> str | None:
+    """Why ``spec`` is not a rate limit, or None."""
+    from ._state import Limit
+
+    try:
+        Limit.parse(spec)
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
 
 
 def _count(flag: str, raw: str, *, maximum: int | None = None) -> int:

@@ -17,11 +17,19 @@ condition                             listed for
                                       names nothing is the app's 404, which maps here),
                                       and every authenticated operation when
                                       ``hide_forbidden`` answers it instead of 403
-``unauthenticated``                   operations that are not public, when ``auth`` is set
+``unauthenticated``                   operations that are not public, when ``auth`` is set,
+                                      and operations whose ``security`` (or the
+                                      document's) requires credentials: the app's own
+                                      check (FastAPI's security dependencies) raises 401
 ``forbidden``                         the same, when ``authorize`` is set (and
                                       ``hide_forbidden`` is not)
-``unsupported_media_type``            operations with a ``requestBody``
-``payload_too_large``                 the same, when a body limit applies to the route
+``unsupported_media_type``            operations with a ``requestBody`` (the layer also
+                                      answers 415 to a body of an unsupported type sent
+                                      where none is declared, a GET with a body; that
+                                      request is outside every operation's contract, so
+                                      it is not listed)
+``payload_too_large``                 the same, when a body limit applies to the route;
+                                      its example names the route's limit
 ``invalid_json``                      operations whose ``requestBody`` is JSON
 ``validation_failed``                 operations with a ``requestBody`` or parameters
 ``timeout``                           every operation, when ``deadline`` is set
@@ -170,7 +178,8 @@ def add_error_responses(
         responses = operation.setdefault("responses", {})
         if not isinstance(responses, dict):
             raise OpenAPIError(f"{key[0]} {path}: responses must be an object")
-        for status, response in builder.responses(keys, challenge=challenge).items():
+        limit = rules.body_limit(key[0], path)
+        for status, response in builder.responses(keys, challenge=challenge, limit=limit).items():
             # A status the document already describes is the document's to describe.
             responses.setdefault(status, response)
     return result
@@ -306,6 +315,11 @@ class _Rules:
                 return options[name]
         return default
 
+    def body_limit(self, method: str, path: str) -> int | None:
+        """The body limit that applies to the route, if any."""
+        limit: int | None = self._setting(method, path, "max_body", self.max_body)
+        return limit
+
     def conditions(
         self,
         method: str,
@@ -322,10 +336,12 @@ class _Rules:
             found.append("unauthenticated")
             if self.authorize and not self.hide_forbidden:
                 found.append("forbidden")
+        elif _requires_credentials(operation, document):
+            found.append("unauthenticated")
         body = _resolve(operation.get("requestBody"), document)
         if body is not None:
             found.append("unsupported_media_type")
-            if self._setting(method, path, "max_body", self.max_body) is not None:
+            if self.body_limit(method, path) is not None:
                 found.append("payload_too_large")
             content = body.get("content") if isinstance(body, Mapping) else None
             if isinstance(content, Mapping) and any(_is_json(media) for media in content):
@@ -337,6 +353,17 @@ class _Rules:
         if self.deadline:
             found.append("timeout")
         return found
+
+
+def _requires_credentials(operation: Mapping[str, Any], document: Mapping[str, Any]) -> bool:
+    """Whether the operation's security requirement (or the document's) needs credentials.
+
+    An empty requirement object (``{}``) in the list makes credentials optional.
+    """
+    security = operation.get("security", document.get("security"))
+    if not isinstance(security, list) or not security:
+        return False
+    return all(isinstance(requirement, Mapping) and requirement for requirement in security)
 
 
 def _resolve(value: Any, document: Mapping[str, Any]) -> Any:
@@ -385,17 +412,21 @@ class _Builder:
             ref = self.refs[fmt.name] = {"$ref": self.ref_template.format(name=name)}
         return ref
 
-    def responses(self, keys: Iterable[str], *, challenge: str | None) -> dict[str, Any]:
+    def responses(
+        self, keys: Iterable[str], *, challenge: str | None, limit: int | None = None
+    ) -> dict[str, Any]:
         by_status: dict[int, list[ErrorSpec]] = {}
         for key in dict.fromkeys(keys):
             spec = self.catalog[key]
             by_status.setdefault(spec.status, []).append(spec)
         return {
-            str(status): self.response(specs, challenge)
+            str(status): self.response(specs, challenge, limit)
             for status, specs in sorted(by_status.items())
         }
 
-    def response(self, specs: list[ErrorSpec], challenge: str | None) -> dict[str, Any]:
+    def response(
+        self, specs: list[ErrorSpec], challenge: str | None, limit: int | None = None
+    ) -> dict[str, Any]:
         language = self.catalog.language
         titles = dict.fromkeys(spec.title_in(None, language) for spec in specs)
         headers: dict[str, Any] = {
@@ -423,7 +454,7 @@ class _Builder:
             examples = {
                 spec.key: {
                     "summary": spec.title_in(None, language),
-                    "value": _example(self.catalog, spec, fmt),
+                    "value": _example(self.catalog, spec, fmt, limit),
                 }
                 for spec in specs
             }
@@ -431,12 +462,18 @@ class _Builder:
         return {"description": "; ".join(titles), "headers": headers, "content": content}
 
 
-def _example(catalog: Catalog, spec: ErrorSpec, fmt: Format) -> Any:
-    """The body the layer sends for ``spec``, with its example parameters."""
+def _example(catalog: Catalog, spec: ErrorSpec, fmt: Format, limit: int | None = None) -> Any:
+    """The body the layer sends for ``spec``, with its example parameters.
+
+    ``payload_too_large`` names the route's own body ``limit`` when it is known, as the
+    layer does, rather than the entry's example.
+    """
     params = {
         name: spec.example.get(name, _PLACEHOLDERS.get(kind, f"{{{name}}}"))
         for name, kind in spec.params.items()
     }
+    if limit is not None and "payload_too_large" in spec.on and "limit" in spec.params:
+        params["limit"] = limit
     fields: list[FieldError] = []
     extensions: dict[str, Any] = {}
     if "validation_failed" in spec.on:

@@ -6,11 +6,12 @@ import logging
 from typing import Any
 
 import pytest
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, WebSocket
 from openapi_spec_validator import validate
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from errorbook import ErrorLayer, OpenAPIError, bearer
+from errorbook._layer._exceptions import MAX_FIELD_ERRORS
 from errorbook.adapters import InstallError
 from errorbook.adapters.fastapi import install
 
@@ -166,3 +167,59 @@ def test_install_refuses_a_built_app() -> None:
     fetch(app, "GET", "/openapi.json")
     with pytest.raises(InstallError):
         install(app)
+
+
+def test_debug_mode_sends_no_traceback() -> None:
+    """FastAPI(debug=True) does not send Starlette's traceback page through the layer."""
+    app = FastAPI(debug=True)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret at /srv/db password=hunter2")
+
+    layer = install(app, catalog="rfc9457")
+    for accept in ("*/*", "application/json"):
+        response = fetch(layer, "GET", "/boom", headers={"accept": accept})
+        assert response.status_code == 500
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "internal"
+        assert "hunter2" not in response.text
+        assert "Traceback" not in response.text
+
+
+def test_websocket_routes_need_an_explicit_opt_in() -> None:
+    """With auth, a FastAPI websocket route makes install refuse until the caller opts in."""
+    app = build()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.close()
+
+    with pytest.raises(InstallError, match="public_websockets=True"):
+        layer_for(app)
+    layer = layer_for(app, public_websockets=True)
+    assert fetch(layer, "GET", "/v1/trackers/1").status_code == 401
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+
+def test_validation_errors_capped() -> None:
+    """5,000 forbidden members give 100 field errors and one saying more were left out."""
+    app = FastAPI()
+
+    @app.post("/v1/strict")
+    async def strict(body: Strict) -> dict[str, Any]:
+        return {}
+
+    body = {"name": "a", **{f"x{n}": 0 for n in range(5000)}}
+    response = fetch(layer_for(app), "POST", "/v1/strict", headers=TOKEN, json=body)
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert len(errors) == MAX_FIELD_ERRORS + 1
+    assert errors[0]["pointer"] == "/x0"
+    assert errors[-1]["pointer"] == ""
+    assert errors[-1]["code"] == "more_errors"
+    assert len(response.content) < 30_000

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from litestar import Litestar, Request, get, post
-from litestar.exceptions import HTTPException
-from litestar.params import FromPath, JSONBody
+from litestar import Litestar, Request, WebSocket, get, post, websocket
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.params import FromPath, JSONBody, Parameter
 from openapi_spec_validator import validate
 
 from errorbook import ErrorLayer, api_key
+from errorbook._layer._exceptions import MAX_FIELD_ERRORS
+from errorbook.adapters import InstallError
 from errorbook.adapters.litestar import install, routes_of
 
 from ._client import assert_refs_resolve, fetch
@@ -172,3 +174,99 @@ def test_missing_framework_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delitem(sys.modules, "errorbook.adapters.litestar")
     with pytest.raises(ImportError, match=r"pip install 'errorbook\[litestar\]'"):
         importlib.import_module("errorbook.adapters.litestar")
+
+
+@dataclass
+class File:
+    name: str
+    size: int
+
+
+@dataclass
+class Transfer:
+    name: str
+    files: list[File]
+
+
+@post("/v1/transfers")
+async def create_transfer(data: JSONBody[Transfer]) -> dict[str, Any]:
+    return {"name": data.name}
+
+
+@get("/v1/search")
+async def search(limit: int = Parameter(le=10)) -> dict[str, Any]:
+    return {"limit": limit}
+
+
+@get("/v1/many")
+async def many() -> dict[str, Any]:
+    extra = [{"message": "bad", "key": f"f{n}", "source": "body"} for n in range(500)]
+    raise ValidationException(extra=extra)
+
+
+def pointers_app() -> ErrorLayer:
+    app = Litestar([create_transfer, search, many], logging_config=None)
+    return layer_for(app)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "pointer", "code"),
+    [
+        ("GET", "/v1/search?limit=99", None, "/query/limit", "invalid"),
+        ("GET", "/v1/search?limit=x", None, "/query/limit", "invalid"),
+        ("GET", "/v1/search", None, "/query/limit", "required"),
+        (
+            "POST",
+            "/v1/transfers",
+            {"name": "a", "files": [{"name": "f", "size": "x"}]},
+            "/files/0/size",
+            "invalid",
+        ),
+        ("POST", "/v1/transfers", {"name": "a"}, "/files", "invalid"),
+        (
+            "POST",
+            "/v1/transfers",
+            {"name": "a", "files": [{"size": 1}]},
+            "/files/0/name",
+            "invalid",
+        ),
+    ],
+    ids=[
+        "query-too-big",
+        "query-not-int",
+        "query-missing",
+        "nested-body",
+        "missing-member",
+        "missing-nested",
+    ],
+)
+def test_validation_pointers(method: str, url: str, body: Any, pointer: str, code: str) -> None:
+    """Pointers name the input as the client wrote it: /query/limit, /files/0/size."""
+    response = fetch(pointers_app(), method, url, headers=KEY, json=body)
+    assert response.status_code == 422, response.text
+    found = response.json()
+    assert found["code"] == "validation_failed"
+    assert [(e["pointer"], e["code"]) for e in found["errors"]] == [(pointer, code)]
+
+
+def test_validation_errors_capped() -> None:
+    """A ValidationException with 500 items lists 100 and one saying the rest are left out."""
+    response = fetch(pointers_app(), "GET", "/v1/many", headers=KEY)
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert len(errors) == MAX_FIELD_ERRORS + 1
+    assert errors[0]["pointer"] == "/f0"
+    assert errors[-1]["code"] == "more_errors"
+
+
+@websocket("/ws")
+async def live(socket: WebSocket[Any, Any, Any]) -> None:
+    await socket.close()
+
+
+def test_websocket_routes_need_an_explicit_opt_in() -> None:
+    """With auth, a Litestar websocket route makes install refuse until the caller opts in."""
+    with pytest.raises(InstallError, match="public_websockets=True"):
+        layer_for(Litestar([create_tracker, live], logging_config=None))
+    layer = layer_for(Litestar([create_tracker, live], logging_config=None), public_websockets=True)
+    assert fetch(layer, "POST", "/v1/trackers", json={"name": "a", "size": 1}).status_code == 401

@@ -18,7 +18,7 @@ from starlette.routing import Host, Mount, Route, WebSocketRoute
 from starlette.schemas import SchemaGenerator
 from starlette.websockets import WebSocket
 
-from errorbook import ErrorLayer, api_key
+from errorbook import ErrorLayer, OpenAPIError, api_key
 from errorbook.adapters import InstallError
 from errorbook.adapters.starlette import install, routes_of, with_error_responses
 
@@ -287,3 +287,60 @@ def test_missing_framework_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delitem(sys.modules, "errorbook.adapters.starlette")
     with pytest.raises(ImportError, match=r"pip install 'errorbook\[starlette\]'"):
         importlib.import_module("errorbook.adapters.starlette")
+
+
+def test_debug_mode_sends_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """Starlette(debug=True) would send its traceback page: install turns debug off, says
+    so in the log, and the crash is the catalog's 500 with nothing of the error in it."""
+    app = Starlette(debug=True, routes=[Route("/v1/items/{id:int}", item)])
+    inner = Starlette(debug=True, routes=[Route("/boom/{id:int}", item)])
+    app.mount("/inner", inner)
+    with caplog.at_level(logging.WARNING, logger="errorbook.layer"):
+        layer = install(app)
+    assert app.debug is False
+    assert inner.debug is False
+    assert "debug=True" in caplog.text
+    for url in ("/v1/items/0", "/inner/boom/0"):
+        for accept in ("text/html", "*/*"):
+            response = fetch(layer, "GET", url, headers={"accept": accept})
+            assert response.status_code in (500, 406)
+            assert "secret" not in response.text
+            assert "Traceback" not in response.text
+            assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_websocket_routes_need_an_explicit_opt_in() -> None:
+    """auth does not reach websockets: install refuses until public_websockets=True."""
+    with pytest.raises(InstallError, match="public_websockets=True"):
+        layer_for(build(WebSocketRoute("/ws", socket)))
+    mounted = Starlette(routes=[WebSocketRoute("/ws", socket)])
+    with pytest.raises(InstallError, match="websocket routes"):
+        layer_for(build(Mount("/live", app=mounted)))
+    layer = layer_for(build(WebSocketRoute("/ws", socket)), public_websockets=True)
+    assert fetch(layer, "GET", "/v1/items/1").status_code == 401
+    install(build(WebSocketRoute("/ws", socket)))  # no auth: nothing to be surprised by
+
+
+@pytest.mark.parametrize(
+    ("errors", "match"),
+    [
+        ({"GET /v1/items/{id}": "internal"}, "not a str"),
+        ({"GET /v1/items/{id}": ["no_such_entry"]}, "no entry 'no_such_entry'"),
+        ({"/v1/items": ["internal"]}, "METHOD /path"),
+    ],
+    ids=["string", "unknown-entry", "no-method"],
+)
+def test_errors_checked_at_install(errors: dict[str, Any], match: str) -> None:
+    """A malformed errors option fails in install, as FastAPI's and Litestar's do."""
+    app = build()
+    with pytest.raises(OpenAPIError, match=match):
+        layer_for(app, errors=errors)
+    assert HTTPException not in app.exception_handlers
+
+
+def test_with_error_responses_takes_no_string() -> None:
+    """errors={"GET /x": "internal"} is refused by name, not read letter by letter."""
+    layer = layer_for(build())
+    base = {"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {}}
+    with pytest.raises(OpenAPIError, match="not a str"):
+        with_error_responses(layer, base, errors={"GET /v1/items": "internal"})

@@ -17,6 +17,7 @@ from errorbook import ErrorLayer
 from errorbook._demo import create_app, store_of
 from errorbook._demo._credentials import credentials
 from errorbook._demo._store import Store
+from errorbook._state import MemoryStore
 
 KEY_A: Final = "demo-key-alpha"
 KEY_B: Final = "demo-key-bravo"
@@ -83,14 +84,26 @@ class Service:
 
 
 def start(
-    profile: str = "rfc9457", *, db: str = ":memory:", rebuild_limit: int | None = None
+    profile: str = "rfc9457",
+    *,
+    db: str = ":memory:",
+    rebuild_limit: int | None = None,
+    **options: Any,
 ) -> Service:
-    """A fresh service under ``profile`` for KEY_A and KEY_B."""
+    """A fresh service under ``profile`` for KEY_A and KEY_B; ``options`` go to create_app
+    (``rate``, ``max_jobs``...). Its state store runs on the same fake clock."""
     clock = FakeClock()
     keys = [KEY_A, KEY_B]
     secret = SECRET if profile == "rebuild" else None
+    options.setdefault("store", MemoryStore(clock=clock))
     layer = create_app(
-        profile, api_keys=keys, db=db, jwt_secret=secret, rebuild_limit=rebuild_limit, clock=clock
+        profile,
+        api_keys=keys,
+        db=db,
+        jwt_secret=secret,
+        rebuild_limit=rebuild_limit,
+        clock=clock,
+        **options,
     )
     shown = credentials(profile, keys, secret)
     headers = {key: {c.header: c.value} for key, c in zip(keys, shown, strict=True)}

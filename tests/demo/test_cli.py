@@ -174,3 +174,94 @@ def test_serves_after_the_banner_and_stops_cleanly(
     errors = demo_process.stderr.read()
     assert "Traceback" not in errors
     assert errors.strip().endswith("errorbook demo: stopped")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--rate", "100/fortnight"), "--rate: invalid limit '100/fortnight'"),
+        (("--rate", "many"), "--rate: "),
+        (("--store", "mongodb://db"), "--store: invalid store URL 'mongodb://db'"),
+        (("--store", "memory://?max_keys=0"), "--store: invalid store URL"),
+        (("--max-jobs", "0"), "--max-jobs: expected a whole number from 1"),
+        (("--max-jobs", "x"), "--max-jobs: expected a whole number"),
+        (("--workers", "0"), "--workers: expected a whole number from 1 to 64"),
+        (("--workers", "2"), "--workers: several workers need a shared --store"),
+        (
+            ("--workers", "2", "--store", "redis://127.0.0.1:1/0"),
+            "--workers: several workers need a --db file",
+        ),
+    ],
+    ids=[
+        "rate-unit",
+        "rate-word",
+        "store-scheme",
+        "store-option",
+        "jobs-zero",
+        "jobs-word",
+        "workers-zero",
+        "workers-memory",
+        "workers-memory-db",
+    ],
+)
+def test_bad_limit_flags(runner: CliRunner, args: tuple[str, ...], says: str) -> None:
+    """The state flags are checked before anything starts: one line, exit 2."""
+    refused(runner, "--db", ":memory:", *args, says=says)
+
+
+def test_workers_share_one_limit(tmp_path: Path) -> None:
+    """``--workers 2 --store redis://`` prints one banner, and the workers share the rate
+    limit through Redis: the fourth call of a 3/minute limit is a 429, whichever worker
+    answers it; SIGTERM stops every worker and exits 0."""
+    from tests._redis import redis_server
+
+    with redis_server() as redis:
+        args = [sys.executable, "-m", "errorbook", "demo", "--port", "0", "--api-key", "k1"]
+        args += ["--db", str(tmp_path / "demo.sqlite3"), "--workers", "2"]
+        args += ["--store", redis.url, "--rate", "3/minute"]
+        process = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            assert process.stdout is not None
+            assert process.stderr is not None
+            first = process.stdout.readline()
+            assert first.startswith("errorbook demo: profile rfc9457 on http://127.0.0.1:")
+            url = first.split()[-1]
+            headers = {"Authorization": "Bearer k1"}
+            statuses = []
+            with httpx.Client(base_url=url, timeout=10) as client:
+                deadline = 30.0
+                while True:  # the workers start after the banner; the socket queues meanwhile
+                    try:
+                        client.get("/health")
+                        break
+                    except httpx.TransportError:
+                        deadline -= 0.1
+                        assert deadline > 0
+                for _ in range(5):
+                    # A fresh connection each time, so the kernel spreads them over workers.
+                    with httpx.Client(base_url=url, timeout=10) as fresh:
+                        response = fresh.get("/v1/trackers/tk_x", headers=headers)
+                        statuses.append(response.status_code)
+            assert statuses == [404, 404, 404, 429, 429]
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(20) == 0
+            rest = process.stdout.read()
+            assert "errorbook demo: profile" not in rest  # one banner, from the parent
+            errors = process.stderr.read()
+            assert "Traceback" not in errors
+            assert errors.strip().endswith("errorbook demo: stopped")
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+            for stream in (process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from starlette.exceptions import HTTPException
 
 from errorbook import Catalog, FieldError, FormatError
 from errorbook._layer import ErrorLayer, Receive, Scope, Send
-from errorbook._layer._exceptions import HANDLERS
+from errorbook._layer._exceptions import HANDLERS, MAX_FIELD_ERRORS
 
 from ._driver import raising, run
 
@@ -265,3 +267,100 @@ def test_custom_logger(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="myapi.errors"):
         run(ErrorLayer(raising(ValueError("x")), logger=logger))
     assert [r.name for r in caplog.records] == ["myapi.errors"]
+
+
+class TestRetryAfterFromTheApp:
+    @pytest.mark.parametrize(
+        ("status", "value", "expected"),
+        [
+            (429, "30", "30"),
+            (503, "120", "120"),
+            (429, " 7 ", "7"),
+        ],
+        ids=["429-rate-limited-entry", "503-about-blank", "spaces"],
+    )
+    def test_delta_seconds_win(self, status: int, value: str, expected: str) -> None:
+        """The app's Retry-After is the answer's, header and body, over the entry's hint."""
+        exc = HTTPException(status, headers={"Retry-After": value})
+        result = run(ErrorLayer(raising(exc)), headers=RID)
+        assert result.status == status
+        assert result.header("retry-after") == expected
+        assert result.json()["retry_after"] == float(expected)
+        assert [name for name, _ in result.raw_headers].count(b"retry-after") == 1
+
+    def test_http_date(self) -> None:
+        """An HTTP-date Retry-After is read as the seconds from now."""
+        when = email.utils.formatdate(time.time() + 90, usegmt=True)
+        exc = HTTPException(429, headers={"retry-after": when})
+        result = run(ErrorLayer(raising(exc)))
+        assert 85 <= int(result.header("retry-after") or "0") <= 91
+
+    def test_past_date_is_now(self) -> None:
+        """A date already past means retry now: 0."""
+        exc = HTTPException(503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+        result = run(ErrorLayer(raising(exc)))
+        assert result.header("retry-after") == "0"
+
+    def test_unreadable_value_is_dropped(self) -> None:
+        """A Retry-After that is neither seconds nor a date gives way to the entry's hint."""
+        exc = HTTPException(429, headers={"Retry-After": "soon"})
+        result = run(ErrorLayer(raising(exc)))
+        assert result.header("retry-after") == "1"  # rfc9457's rate_limited hint
+
+
+def test_framing_headers_dropped() -> None:
+    """Content-Length, Transfer-Encoding and hop-by-hop headers of an exception are dropped;
+    the layer frames its own answer."""
+    exc = HTTPException(
+        400,
+        headers={
+            "Content-Length": "999",
+            "Transfer-Encoding": "chunked",
+            "Connection": "close",
+            "Keep-Alive": "timeout=5",
+            "Upgrade": "h2c",
+            "Content-Encoding": "gzip",
+            "X-Kept": "yes",
+        },
+    )
+    result = run(ErrorLayer(raising(exc)))
+    names = [name for name, _ in result.raw_headers]
+    assert names.count(b"content-length") == 1
+    assert result.header("content-length") == str(len(result.body))
+    for name in (b"transfer-encoding", b"connection", b"keep-alive", b"upgrade"):
+        assert name not in names
+    assert b"content-encoding" not in names
+    assert result.header("x-kept") == "yes"
+
+
+def test_framing_headers_dropped_without_body() -> None:
+    """A 304's Content-Length would describe a body it does not have: dropped."""
+    exc = HTTPException(304, headers={"Content-Length": "10", "ETag": '"a"'})
+    result = run(ErrorLayer(raising(exc)))
+    assert result.header("content-length") is None
+    assert result.header("etag") == '"a"'
+
+
+@pytest.mark.parametrize("catalog", ["rfc9457", "wetransfer", "discord"])
+def test_bare_status_invents_no_parameters(catalog: str) -> None:
+    """HTTPException(413) knows no limit: no entry's example value is sent as if it were."""
+    result = run(ErrorLayer(raising(HTTPException(413)), catalog=catalog))
+    assert result.status == 413
+    assert b"1048576" not in result.body
+    assert b"26214400" not in result.body
+    assert b"Too Large" in result.body
+
+
+def test_validation_errors_capped() -> None:
+    """A validation error with 5,000 items lists 100 and one saying more were left out."""
+    items = [
+        {"loc": ("body", f"f{n}"), "msg": "extra", "type": "extra_forbidden"} for n in range(5000)
+    ]
+    result = run(ErrorLayer(raising(RequestValidationError(items))))
+    assert result.status == 422
+    errors = result.json()["errors"]
+    assert len(errors) == MAX_FIELD_ERRORS + 1
+    assert [e["pointer"] for e in errors[:2]] == ["/f0", "/f1"]
+    assert errors[-1]["pointer"] == ""
+    assert errors[-1]["code"] == "more_errors"
+    assert len(result.body) < 20_000

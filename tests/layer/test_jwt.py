@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
+import threading
 import time
 from typing import Any
 
@@ -26,6 +28,11 @@ RSA_PEM = RSA_KEY.public_key().public_bytes(
     serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
 )
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
+WEAK_RSA_PEM = (
+    rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    .public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+)
 INVALID = 'Bearer error="invalid_token"'
 
 
@@ -239,6 +246,13 @@ class TestConstruction:
             ({"key": None}, TypeError, "exactly one"),
             ({"jwks_url": "https://id.example.com/jwks"}, TypeError, "exactly one"),
             ({"leeway": -1}, ValueError, "leeway"),
+            ({"leeway": float("inf")}, ValueError, "finite leeway"),
+            ({"leeway": float("nan")}, ValueError, "finite leeway"),
+            ({"audience": []}, ValueError, r"audience=\[\] names nothing"),
+            ({"issuer": ()}, ValueError, r"issuer=\[\] names nothing"),
+            ({"key": "x" * 31}, ValueError, "needs 32 bytes or more, got 31"),
+            ({"key": "x" * 47, "algorithms": ["HS384"]}, ValueError, "needs 48 bytes"),
+            ({"key": WEAK_RSA_PEM, "algorithms": ["RS256"]}, ValueError, "2048 bits"),
             ({"require": "exp"}, TypeError, "wrap a single"),
             ({"audience": None, "issuer": None, "require": ["exp", 3]}, None, None),
         ],
@@ -258,6 +272,13 @@ class TestConstruction:
             "no-key",
             "key-and-jwks",
             "negative-leeway",
+            "infinite-leeway",
+            "nan-leeway",
+            "empty-audience",
+            "empty-issuer",
+            "hs256-secret-31-bytes",
+            "hs384-secret-47-bytes",
+            "rsa-1024",
             "require-string",
             "valid",
         ],
@@ -274,6 +295,19 @@ class TestConstruction:
             return
         with pytest.raises(error, match=match):
             jwt_bearer(key, **options)
+
+    def test_weak_secret_without_pyjwt_check(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """A short HMAC secret is refused even by a PyJWT without check_key_length."""
+        defining = {
+            cls
+            for algorithm in jwt.algorithms.get_default_algorithms().values()
+            for cls in type(algorithm).__mro__
+            if "check_key_length" in vars(cls)
+        }
+        for cls in defining:
+            monkeypatch.delattr(cls, "check_key_length")
+        with pytest.raises(ValueError, match="too weak for HS256"):
+            jwt_bearer("short-secret", algorithms=["HS256"], audience=AUD)
 
     def test_audience_must_be_named(self) -> None:
         """Leaving audience out is an error; only an explicit audience=None turns it off."""
@@ -347,3 +381,90 @@ class TestJWKS:
         monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", down)
         token = jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "k1"})
         assert run(self.layer(), headers=with_token(token)).status == 401
+
+
+class TestJWKSOutage:
+    """The key endpoint down or slow must cost neither threads nor time per forged kid."""
+
+    URL = "https://id.example.com/jwks"
+
+    @staticmethod
+    def token(kid: str) -> str:
+        return jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": kid})
+
+    def verifier(self) -> Any:
+        auth = jwt_bearer(jwks_url=self.URL, algorithms=["RS256"], audience=AUD)
+        assert auth.lookup is not None
+        return auth.lookup
+
+    def test_failed_fetches_start_the_cooldown(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With the endpoint failing, 20 unknown kids cost one fetch, not 20."""
+        attempts: list[float] = []
+
+        def down(client: jwt.PyJWKClient) -> Any:
+            attempts.append(client.timeout)
+            raise jwt.PyJWKClientConnectionError("503")
+
+        monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", down)
+        verify = self.verifier()
+
+        async def main() -> list[Any]:
+            return [await verify(self.token(f"forged-{n}")) for n in range(20)]
+
+        assert asyncio.run(main()) == [None] * 20
+        assert len(attempts) == 1
+        assert attempts[0] <= 5  # not PyJWT's 30 s default
+
+    def test_known_key_survives_a_failed_refresh(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Once the key set is known, an outage refuses only kids it does not have."""
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(RSA_KEY.public_key()))
+        jwk.update(kid="k1", use="sig")
+        state = {"up": True, "fetches": 0}
+
+        def fetch_data(client: jwt.PyJWKClient) -> Any:
+            state["fetches"] += 1
+            if not state["up"]:
+                raise jwt.PyJWKClientConnectionError("down")
+            return {"keys": [jwk]}
+
+        monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", fetch_data)
+        verify = self.verifier()
+
+        async def main() -> list[bool]:
+            found = [await verify(self.token("k1")) is not None]
+            state["up"] = False
+            found.append(await verify(self.token("unknown")) is not None)
+            found.append(await verify(self.token("k1")) is not None)
+            return found
+
+        assert asyncio.run(main()) == [True, False, True]
+        assert state["fetches"] == 1  # the unknown kid came within the cooldown
+
+    def test_single_flight_off_the_default_executor(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Concurrent unknown kids share one fetch, run outside the default executor,
+        which stays free for the app while the endpoint hangs."""
+        threads: list[str] = []
+        release = threading.Event()
+
+        def slow(client: jwt.PyJWKClient) -> Any:
+            threads.append(threading.current_thread().name)
+            release.wait(5)
+            raise jwt.PyJWKClientConnectionError("timed out")
+
+        monkeypatch.setattr(jwt.PyJWKClient, "fetch_data", slow)
+        verify = self.verifier()
+
+        async def main() -> tuple[list[Any], float]:
+            tasks = [asyncio.create_task(verify(self.token(f"r{n}"))) for n in range(12)]
+            await asyncio.sleep(0.05)
+            started = time.perf_counter()
+            await asyncio.to_thread(lambda: None)  # what the demo's store does per request
+            waited = time.perf_counter() - started
+            release.set()
+            return await asyncio.gather(*tasks), waited
+
+        results, waited = asyncio.run(main())
+        assert results == [None] * 12
+        assert waited < 1
+        assert len(threads) == 1
+        assert threads[0].startswith("errorbook-jwks")

@@ -17,6 +17,6 @@ except ImportError:  # pragma: no cover - exercised by the CLI's missing-extra t
         "the reference service needs Starlette and uvicorn: pip install 'errorbook[demo]'"
     ) from None
 
-from ._app import create_app, store_of
+from ._app import app_from_environment, create_app, store_of
 
-__all__ = ["create_app", "store_of"]
+__all__ = ["app_from_environment", "create_app", "store_of"]

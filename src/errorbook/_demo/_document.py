@@ -45,7 +45,7 @@ def _path_params(*names: str) -> list[dict[str, Any]]:
 
 def _schemas() -> dict[str, Any]:
     string = {"type": "string"}
-    wait = {"type": "number", "exclusiveMinimum": 0, "maximum": 60}
+    wait = {"type": "number", "minimum": 0.001, "maximum": 60}
     file = {
         "type": "object",
         "required": ["id", "name", "size", "received", "complete"],

@@ -26,7 +26,7 @@ from ._catalog import ServiceCatalog
 from ._rebuild import rebuild
 from ._schema import Checker, InvalidJson, parse_json
 from ._situations import Refused
-from ._store import File, Store, Transfer
+from ._store import File, JobsBusy, Store, Transfer
 
 __all__ = ["Handlers"]
 
@@ -38,8 +38,10 @@ MAX_EXPIRES_IN: Final = 365 * 24 * 3600.0
 DEFAULT_FINALIZE: Final = 3.0
 DEFAULT_JOB: Final = 2.0
 MAX_WAIT: Final = 60.0
+#: The shortest wait: a 202 must still be in progress when the answer is sent.
+MIN_WAIT: Final = 0.001
 MAX_PARTS: Final = 10_000
-_PART_NUMBER: Final = re.compile(r"[0-9]{1,5}\Z")
+_PART_NUMBER: Final = re.compile(r"[1-9][0-9]{0,4}\Z")  # canonical: no leading 0
 
 
 def _encode(data: Any) -> bytes:
@@ -107,9 +109,13 @@ class Handlers:
     layer: ErrorLayer
     document: dict[str, Any]
 
-    def __init__(self, store: Store, catalog: ServiceCatalog) -> None:
+    def __init__(
+        self, store: Store, catalog: ServiceCatalog, *, max_jobs: int | None = None
+    ) -> None:
         self.store = store
         self.catalog = catalog
+        #: Running jobs one credential may have at once (None: no limit).
+        self.max_jobs = max_jobs
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -154,7 +160,7 @@ class Handlers:
         seconds: float | None = default
         if found is not None and "seconds" in found:
             seconds = checker.number(
-                found["seconds"], "/seconds", minimum=0, maximum=MAX_WAIT, above=True
+                found["seconds"], "/seconds", minimum=MIN_WAIT, maximum=MAX_WAIT
             )
         self._check(checker)
         assert seconds is not None
@@ -284,7 +290,18 @@ class Handlers:
 
     async def create_job(self, request: Request) -> Response:
         seconds = await self._wait(request, DEFAULT_JOB)
-        job = await self._call(self.store.create_job, self._owner(request), seconds)
+        try:
+            job = await self._call(
+                self.store.create_job, self._owner(request), seconds, max_running=self.max_jobs
+            )
+        except JobsBusy as busy:
+            # Answered by the entry of the layer's concurrency_limited condition (symbl's
+            # concurrent_jobs_limit), with the wait until a running job ends.
+            raise self.catalog.condition(
+                "concurrency_limited",
+                reason=f"{busy.running} jobs are running; at most {self.max_jobs} may run at once.",
+                retry_after=max(1, _seconds(busy.retry_after)),
+            ) from None
         wait = _seconds(job.remaining)
         return _json(
             {"id": job.id, "state": "running", "retry_after": wait},

@@ -1,8 +1,10 @@
 """Reading and checking JSON request bodies, by hand: the demo takes no validation library.
 
 `parse_json` turns bytes into a value or raises what the layer answers as ``invalid_json``;
-`Checker` walks the value and collects *every* field error with its JSON pointer, so a client
-learns all it must fix from one answer, not one field per round trip.
+`Checker` walks the value and collects every field error with its JSON pointer, so a client
+learns all it must fix from one answer, not one field per round trip. Every is at most
+`MAX_FIELD_ERRORS`: past that the checker stops and says the rest were left out, so a body
+of 100,000 unknown members costs neither a megabytes-long answer nor the time to build it.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from jsonpointer import JsonPointer
 
 from .._problem import FieldError
 
-__all__ = ["Checker", "InvalidJson", "parse_json", "pointer"]
+__all__ = ["MAX_FIELD_ERRORS", "Checker", "InvalidJson", "parse_json", "pointer"]
 
 #: The largest integer every JSON client reads exactly (2**53 - 1).
 MAX_SAFE_INT: Final = 2**53 - 1
+#: The most field errors one answer lists; one more says that others were left out.
+MAX_FIELD_ERRORS: Final = 100
 
 
 class InvalidJson(Exception):
@@ -63,6 +67,12 @@ def pointer(*parts: str | int) -> str:
     return path
 
 
+def _text(value: str) -> str:
+    """``value`` as it can be written back: a lone surrogate (which no UTF-8 encodes)
+    becomes ``?``, so naming a hostile member in an answer cannot fail to render."""
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
@@ -82,10 +92,25 @@ class Checker:
 
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
+        #: Whether `MAX_FIELD_ERRORS` are recorded: later errors are left out, unchecked.
+        self.full = False
 
     def fail(self, at: str, code: str, message: str) -> None:
-        """Record one field error."""
-        self.errors.append(FieldError(at, code, message))
+        """Record one field error; past `MAX_FIELD_ERRORS`, one saying the rest are left out."""
+        if self.full:
+            return
+        if len(self.errors) == MAX_FIELD_ERRORS:
+            self.full = True
+            self.errors.append(
+                FieldError(
+                    "",
+                    "more_errors",
+                    f"Only the first {MAX_FIELD_ERRORS} field errors are listed; "
+                    "fix them and send the request again to see the rest.",
+                )
+            )
+            return
+        self.errors.append(FieldError(_text(at), code, message))
 
     def object(
         self,
@@ -104,14 +129,23 @@ class Checker:
                 self.fail(f"{at}{pointer(name)}", "required", f"'{name}' is required.")
         known = {*required, *optional}
         for name in value:
+            if self.full:
+                break  # the answer lists no more; checking the rest would be wasted work
             if name not in known:
-                self.fail(f"{at}{pointer(name)}", "unknown", f"'{name}' is not a known member.")
+                shown = _text(name)
+                self.fail(f"{at}{pointer(shown)}", "unknown", f"'{shown}' is not a known member.")
         return value
 
     def string(self, value: Any, at: str, *, min_length: int, max_length: int) -> str | None:
         """A string of ``min_length`` to ``max_length`` characters."""
         if not isinstance(value, str):
             self.fail(at, "type", f"Expected a string, got {_kind(value)}.")
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # "\ud800" is valid JSON but no text: nothing downstream could store or send it.
+            self.fail(at, "type", "Expected Unicode text; the string has a lone surrogate.")
             return None
         if len(value) < min_length:
             self.fail(at, "too_short", f"Expected at least {min_length} character(s).")
@@ -139,8 +173,15 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(at, "type", f"Expected a number, got {_kind(value)}.")
             return None
-        number = float(value) if math.isfinite(value) else math.inf
-        return number if self._in_range(number, at, minimum, maximum, above=above) else None
+        if isinstance(value, float) and math.isnan(value):
+            self.fail(at, "type", "Expected a number, got NaN.")
+            return None
+        # Compared as given: an int past float range (10**400) compares exactly with the
+        # bounds, where converting it first would raise OverflowError. 1e999 is inf, and
+        # compares as such.
+        if not self._in_range(value, at, minimum, maximum, above=above):
+            return None
+        return float(value)
 
     def boolean(self, value: Any, at: str) -> bool | None:
         """True or false."""

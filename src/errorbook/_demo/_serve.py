@@ -11,11 +11,12 @@ import contextlib
 import shlex
 import signal
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 try:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 except ImportError:  # pragma: no cover - exercised through the command line's test
     raise ImportError(
         "the reference service needs uvicorn to serve: pip install 'errorbook[demo]'"
@@ -24,10 +25,16 @@ except ImportError:  # pragma: no cover - exercised through the command line's t
 from .._layer import ErrorLayer
 from ._credentials import Credential
 
-__all__ = ["banner", "bind", "run", "url_of"]
+__all__ = ["APP_FACTORY", "banner", "bind", "run", "run_workers", "url_of"]
+
+#: What each worker process imports (``--workers``): it reads the settings the command
+#: line left in the environment.
+APP_FACTORY: Final = "errorbook._demo:app_from_environment"
 
 _BACKLOG: Final = 2048
 _STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+#: Seconds a worker may take to start serving before the banner gives up on it.
+_READY_TIMEOUT: Final = 60.0
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -102,3 +109,42 @@ def run(layer: ErrorLayer, sock: socket.socket) -> None:
         _Server(config).run(sockets=[sock])
     finally:
         sock.close()
+
+
+def run_workers(sock: socket.socket, workers: int, *, on_ready: Callable[[], None]) -> None:
+    """Serve on ``sock`` from ``workers`` processes until SIGINT or SIGTERM.
+
+    uvicorn's supervisor starts the workers, each importing `APP_FACTORY` and accepting on
+    the one shared socket; it stops them all gracefully on the signal and returns.
+    ``on_ready`` runs once every worker serves (the banner: printed then, a client that
+    reads it finds every worker accepting, so its connections spread over all of them).
+    """
+    config = uvicorn.Config(
+        APP_FACTORY,
+        factory=True,
+        workers=workers,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+    )
+    try:
+        _Workers(config, [sock], on_ready).run()
+    finally:
+        sock.close()
+
+
+class _Workers(Multiprocess):
+    """uvicorn's supervisor, telling once when every worker has started serving."""
+
+    def __init__(
+        self, config: uvicorn.Config, sockets: list[socket.socket], on_ready: Callable[[], None]
+    ) -> None:
+        super().__init__(config, sockets)
+        self._on_ready = on_ready
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        for process in self.processes:
+            if not process.wait_until_ready(_READY_TIMEOUT, self.should_exit):
+                return  # a worker failed to start: the supervisor stops; no banner
+        self._on_ready()

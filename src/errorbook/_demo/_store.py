@@ -34,7 +34,7 @@ from typing import Final
 
 from ._situations import Refused
 
-__all__ = ["File", "Job", "Store", "StoreError", "Tracker", "Transfer"]
+__all__ = ["File", "Job", "JobsBusy", "Store", "StoreError", "Tracker", "Transfer"]
 
 Clock = Callable[[], float]
 Row = sqlite3.Row
@@ -116,6 +116,15 @@ class Tracker:
 
     id: str
     name: str
+
+
+class JobsBusy(Exception):
+    """The owner already runs as many jobs as it may; one ends in ``retry_after`` seconds."""
+
+    def __init__(self, running: int, retry_after: float) -> None:
+        super().__init__(f"{running} jobs running")
+        self.running = running
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,13 +431,35 @@ class Store:
 
     # -- jobs ------------------------------------------------------------------------------
 
-    def create_job(self, owner: str, seconds: float) -> Job:
-        """A job that runs for ``seconds`` from now."""
+    def create_job(self, owner: str, seconds: float, *, max_running: int | None = None) -> Job:
+        """A job that runs for ``seconds`` from now.
+
+        A job runs until its wall-clock end, long after the request that started it, so
+        "at most N running jobs" is a count over the owner's jobs, not a concurrency lease:
+        checked and written in one transaction, which SQLite serialises across every
+        worker sharing the file.
+
+        Raises:
+            JobsBusy: ``max_running`` of the owner's jobs are still running.
+        """
         job_id = _new_id("jb")
         with self._transaction() as db:
+            now = self._clock()
+            if max_running is not None:
+                ends = [
+                    row[0]
+                    for row in db.execute(
+                        "SELECT created_at + seconds FROM jobs WHERE owner = ? "
+                        "AND created_at + seconds > ? ORDER BY 1",
+                        (owner, now),
+                    )
+                ]
+                if len(ends) >= max_running:
+                    # The earliest end frees a slot (of the ones that must end first).
+                    raise JobsBusy(len(ends), ends[len(ends) - max_running] - now)
             db.execute(
                 "INSERT INTO jobs (id, owner, created_at, seconds) VALUES (?, ?, ?, ?)",
-                (job_id, owner, self._clock(), seconds),
+                (job_id, owner, now, seconds),
             )
         return Job(job_id, seconds, seconds)
 

@@ -14,12 +14,20 @@ class name                  answer
 ``Problem``                 itself (errorbook's own, by ``isinstance``)
 ``HTTPException``           404 ``unknown_route``, 405 ``method_not_allowed`` (its
                             ``Allow`` kept), else the catalog's one entry for the
-                            status, else RFC 9457 ``about:blank`` with the status;
-                            Litestar's shapes first: a ``ValidationException``
-                            with ``extra`` is ``validation_failed`` (one
-                            FieldError per item, from ``source`` and ``key``), and
-                            a 400 raised from a ``SerializationException`` (a body
-                            that does not decode) is ``invalid_json``
+                            status (one without parameters: a bare status gives
+                            no values to fill them with), else RFC 9457
+                            ``about:blank`` with the status; its ``Retry-After``
+                            (seconds or an HTTP date) becomes the problem's
+                            ``retry_after``, winning over the entry's hint, and
+                            framing headers (``Content-Length``,
+                            ``Transfer-Encoding``, ``Connection``...) are dropped.
+                            Litestar's shapes first: every
+                            ``ValidationException`` is ``validation_failed``
+                            (one FieldError per ``extra`` item, its pointer from
+                            ``source`` and ``key``, msgspec's ``$.files[0].size``
+                            read as ``/files/0/size``), and a 400 raised from a
+                            ``SerializationException`` (a body that does not
+                            decode) is ``invalid_json``
 ``RequestValidationError``  ``validation_failed``, one FieldError per ``errors()``
                             item, the pointer built from ``loc``; FastAPI's
                             ``json_invalid`` item is ``invalid_json``, with the
@@ -28,11 +36,17 @@ class name                  answer
 ``FormatError``             ``invalid_json``, with ``line``/``column`` when a
                             JSONDecodeError caused it
 ==========================  =====================================================
+
+Field errors are listed up to `MAX_FIELD_ERRORS`, then one more says the rest were left
+out: a body of 100,000 bad members must not become a megabytes-long answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 from jsonpointer import JsonPointer
@@ -40,7 +54,28 @@ from jsonpointer import JsonPointer
 from .._problem import FieldError, Problem
 from ._respond import Responder
 
-__all__ = ["HANDLERS", "Bare", "map_exception"]
+__all__ = ["HANDLERS", "MAX_FIELD_ERRORS", "Bare", "map_exception"]
+
+#: The most field errors one answer lists; one more says that others were left out.
+MAX_FIELD_ERRORS: Final = 100
+#: Headers that describe a message's framing or the connection, not the error: the layer
+#: frames its own answer, so an exception's copies would contradict it (RFC 9110 7.6.1).
+_FRAMING: Final = frozenset(
+    {
+        "connection",
+        "content-encoding",
+        "content-length",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_DELTA_SECONDS: Final = re.compile(r"[0-9]{1,10}\Z")
+#: msgspec's path into a body: ``$``, then ``.name`` or ``[index]`` parts.
+_MSGSPEC_PATH: Final = re.compile(r"\.([^.\[]+)|\[([0-9]+)\]")
 
 
 class Bare:
@@ -86,19 +121,43 @@ def _http_exception(
     headers = _headers(getattr(exc, "headers", None))
     if status in _NO_BODY:
         return Bare(status, headers)
+    retry_after = _retry_after(headers)
     condition = {404: "unknown_route", 405: "method_not_allowed"}.get(status)
     if condition is not None:
-        return responder.problem(
+        problem = responder.problem(
             condition, request_id=request_id, accept_language=accept_language, headers=headers
         )
-    detail = getattr(exc, "detail", None)
-    return responder.for_status(
-        status,
-        request_id=request_id,
-        accept_language=accept_language,
-        message=detail if isinstance(detail, str) else None,
-        headers=headers,
-    )
+    else:
+        detail = getattr(exc, "detail", None)
+        problem = responder.for_status(
+            status,
+            request_id=request_id,
+            accept_language=accept_language,
+            message=detail if isinstance(detail, str) else None,
+            headers=headers,
+        )
+    # The app's own wait is what it knows now; the entry's hint only a guess made earlier.
+    return problem if retry_after is None else problem.replace(retry_after=retry_after)
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    """Take ``Retry-After`` out of ``headers``: its seconds, or None if absent or unreadable.
+
+    RFC 9110 10.2.3 allows delta-seconds or an HTTP date; a date is turned into the seconds
+    from now (0 when it is past). An unreadable value is dropped rather than passed on.
+    """
+    found = [name for name in headers if name.lower() == "retry-after"]
+    values = [headers.pop(name).strip() for name in found]
+    if not values:
+        return None
+    value = values[0]
+    if _DELTA_SECONDS.match(value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _litestar_shape(
@@ -112,9 +171,20 @@ def _litestar_shape(
     if status != 400:
         return None
     names = {cls.__name__ for cls in type(exc).__mro__}
-    extra = getattr(exc, "extra", None)
-    if "ValidationException" in names and isinstance(extra, list):
-        fields = [_litestar_field(item) for item in extra if isinstance(item, Mapping)]
+    if "ValidationException" in names:
+        # Every one is the client's input refused: with ``extra`` (what msgspec found) or
+        # without (a required query parameter missing, only its message to go by).
+        extra = getattr(exc, "extra", None)
+        items = (
+            [item for item in extra if isinstance(item, Mapping)] if isinstance(extra, list) else []
+        )
+        fields = _capped(_litestar_field(item) for item in items)
+        detail = getattr(exc, "detail", None)
+        if not fields and isinstance(detail, str) and detail:
+            # "Missing required query parameter 'limit' for path /q": /query/limit.
+            missing = _MISSING_PARAMETER.match(detail)
+            parts = list(missing.groups()) if missing else []
+            fields = [FieldError(JsonPointer.from_parts(parts).path, "required", detail)]
         return responder.problem(
             "validation_failed",
             request_id=request_id,
@@ -128,14 +198,64 @@ def _litestar_shape(
 
 
 def _litestar_field(item: Mapping[str, Any]) -> FieldError:
-    # Litestar names a body field by its key and other inputs by source and key
-    # (source "query", key "limit"); the pointer follows FastAPI's loc the same way.
-    source, key = item.get("source"), item.get("key")
-    parts = [str(part) for part in (source, key) if part not in (None, "")]
-    if parts and parts[0] == "body":
-        parts = parts[1:]
+    # Litestar names other inputs by source and key ("query", "limit"; the source may be
+    # its ParamType enum) and the body by msgspec's path in the message
+    # ("Expected `int`, got `str` - at `$.files[0].size`", key "files[0].size"), or by key
+    # "data" alone when the body misses a member msgspec names in the message.
+    source = item.get("source")
+    source = getattr(source, "value", source)
+    key = item.get("key")
+    message = str(item.get("message", ""))
+    if source in (None, "", "body"):
+        parts = _body_parts(key, message)
+    else:
+        parts = [str(part) for part in (source, key) if part not in (None, "")]
     pointer = JsonPointer.from_parts(parts).path
-    return FieldError(str(pointer), "invalid", str(item.get("message", "")))
+    return FieldError(str(pointer), "invalid", message)
+
+
+_AT: Final = re.compile(r" - at `(\$[^`]*)`\Z")
+_MISSING_PARAMETER: Final = re.compile(r"\AMissing required ([a-z]+) parameter '([^']*)'")
+_MISSING: Final = re.compile(r"\AObject missing required field `([^`]*)`")
+
+
+def _body_parts(key: object, message: str) -> list[str]:
+    """Pointer parts into the body, from msgspec's ``$.a[0].b`` path where there is one."""
+    at = _AT.search(message)
+    path = at.group(1) if at else None
+    if path is None and isinstance(key, str) and key not in ("", "data"):
+        path = "$." + key
+    parts = _msgspec_parts(path) if path is not None else []
+    missing = _MISSING.match(message)
+    if missing is not None:
+        parts.append(missing.group(1))  # the pointer names the member that is missing
+    return parts
+
+
+def _msgspec_parts(path: str) -> list[str]:
+    """``$.files[0].size`` as ``["files", "0", "size"]``."""
+    parts: list[str] = []
+    for name, index in _MSGSPEC_PATH.findall(path[1:]):
+        parts.append(name or index)
+    return parts
+
+
+def _capped(fields: Iterable[FieldError]) -> list[FieldError]:
+    """At most `MAX_FIELD_ERRORS` field errors, then one saying that more were left out."""
+    listed: list[FieldError] = []
+    for field in fields:
+        if len(listed) == MAX_FIELD_ERRORS:
+            listed.append(
+                FieldError(
+                    "",
+                    "more_errors",
+                    f"Only the first {MAX_FIELD_ERRORS} field errors are listed; "
+                    "fix them and send the request again to see the rest.",
+                )
+            )
+            break
+        listed.append(field)
+    return listed
 
 
 def _validation_error(
@@ -151,7 +271,7 @@ def _validation_error(
     if any(item.get("type") == "json_invalid" for item in mappings):
         # FastAPI's "JSON decode error", raised from the JSONDecodeError with the position.
         return _json_error(exc, responder, request_id, accept_language)
-    fields = [_field(item) for item in mappings]
+    fields = _capped(_field(item) for item in mappings)
     return responder.problem(
         "validation_failed",
         request_id=request_id,
@@ -196,7 +316,9 @@ def _json_error(
 def _headers(value: object) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
-    return {str(name): str(item) for name, item in value.items()}
+    return {
+        str(name): str(item) for name, item in value.items() if str(name).lower() not in _FRAMING
+    }
 
 
 #: Handlers by exception class name, searched along the raised exception's MRO.

@@ -22,6 +22,7 @@ class Exchange:
 
     __slots__ = (
         "answered",
+        "extra",
         "headers",
         "layer",
         "limit",
@@ -56,6 +57,8 @@ class Exchange:
         self.started = False
         #: The layer answered in the app's place (413 mid-stream).
         self.answered = False
+        #: Headers the layer adds to the response (a limited route's ``RateLimit``).
+        self.extra: list[tuple[bytes, bytes]] | tuple[()] = ()
 
     def send(self, message: Message) -> Awaitable[None]:
         """Pass a message on, adding the request id to the response's headers."""
@@ -69,10 +72,12 @@ class Exchange:
             key = self.layer._rid_key
             for name, _ in raw:
                 if name == key:
+                    if self.extra:
+                        message["headers"] = [*raw, *self.extra]
                     break
             else:
                 # A new list: the app may reuse its own (a module-level Response).
-                message["headers"] = [*raw, (key, self.rid)]
+                message["headers"] = [*raw, (key, self.rid), *self.extra]
         return self.send_(message)
 
     async def receive(self) -> Message:

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 from ._auth import HeaderAuth, bearer
@@ -32,10 +34,20 @@ __all__ = ["jwt_bearer"]
 
 _LOG: Final = logging.getLogger("errorbook.layer")
 _INSTALL: Final = "pip install 'errorbook[jwt]'"
-_HINT: Final = f"jwt_bearer() needs PyJWT 2.8 or later: {_INSTALL}"
-#: How long a key found in a JWKS is used before the key set is asked again (PyJWT's own
-#: JWKS cache lifetime, so a removed key stops being accepted within that time).
+_HINT: Final = f"jwt_bearer() needs PyJWT 2.13 or later: {_INSTALL}"
+#: How long a fetched key set is used before it is asked again (PyJWT's own JWKS cache
+#: lifetime, so a removed key stops being accepted within that time).
 _JWKS_LIFESPAN: Final = 300.0
+#: The least time between two fetches of the key set, counted from every attempt, failed
+#: ones too: while the key endpoint is down or slow, made-up ``kid`` values cost nothing.
+_JWKS_COOLDOWN: Final = 30.0
+#: Seconds one fetch may take (PyJWT's default is 30): a hanging key endpoint holds one
+#: thread of the verifier's own executor for at most this long.
+_JWKS_TIMEOUT: Final = 5.0
+#: The shortest secret per HMAC algorithm: as long as the hash (RFC 7518, section 3.2).
+_HMAC_MIN_BYTES: Final = {"HS256": 32, "HS384": 48, "HS512": 64}
+#: The smallest RSA modulus accepted (RFC 7518, section 3.3).
+_RSA_MIN_BITS: Final = 2048
 
 
 def jwt_bearer(
@@ -74,10 +86,14 @@ def jwt_bearer(
         require: Claims every token must carry; ``exp`` by default, so a token that never
             expires is refused. Pass ``()`` to accept tokens without an expiry.
         jwks_url: Fetch the keys from this JWKS endpoint (``https://.../jwks.json``) and
-            pick one by the token's ``kid``, with `jwt.PyJWKClient`. Keys found are kept for
-            five minutes; an unknown ``kid`` refreshes the set at most every 30 seconds.
-            Fetching blocks, so it runs in a worker thread (asyncio only, like the layer's
-            ``deadline``); a request whose key is already known never leaves the event loop.
+            pick one by the token's ``kid``, with `jwt.PyJWKClient`. The whole set is
+            fetched at once and kept for five minutes; the set is fetched at most once every
+            30 seconds, counting failed fetches, so while the endpoint is down or slow an
+            unknown ``kid`` is refused at once instead of waiting on it (known keys keep
+            working). One fetch runs at a time, with a 5 second timeout, in a thread of the
+            verifier's own (one-thread) executor, never the event loop's default one, which
+            the app may need (asyncio only, like the layer's ``deadline``); a request whose
+            key is already known never leaves the event loop.
         realm: The ``realm`` of the ``WWW-Authenticate`` challenge.
         principal: ``principal(claims) -> principal | None`` turns the verified claims into
             what the layer puts in ``scope["state"]["principal"]`` (None refuses the token,
@@ -90,7 +106,8 @@ def jwt_bearer(
             string is given where a collection is expected.
         ValueError: an algorithm is unknown, ``none``, or mixes HMAC with public keys; the
             key does not suit an algorithm (a public key with ``HS256``, an HMAC secret
-            shorter than the hash); ``leeway`` is negative.
+            shorter than the hash, an RSA key under 2048 bits); ``leeway`` is negative, not
+            finite or not a number; ``audience`` or ``issuer`` is an empty collection.
 
     .. versionadded:: 0.1.0
     """
@@ -119,8 +136,15 @@ def jwt_bearer(
         )
     if (key is None) == (jwks_url is None):
         raise TypeError("jwt_bearer() takes exactly one of key and jwks_url=")
-    if not leeway >= 0:
-        raise ValueError(f"expected a leeway in seconds of 0 or more, got {leeway!r}")
+    given: object = leeway  # checked as any object: a caller's types are not checked
+    if (
+        isinstance(given, bool)
+        or not isinstance(given, int | float)
+        or not math.isfinite(given)
+        or given < 0
+    ):
+        # An infinite (or NaN) leeway would accept a token that expired at any time.
+        raise ValueError(f"expected a finite leeway in seconds of 0 or more, got {leeway!r}")
     audiences = None if audience is None else _one_or_list("audience", audience)
     issuers = None if issuer is None else _one_or_list("issuer", issuer)
     decode_options: dict[str, Any] = {
@@ -140,7 +164,8 @@ def jwt_bearer(
     if jwks_url is not None:
         if hmac:
             raise ValueError("a JWKS publishes public keys; HMAC algorithms cannot use one")
-        verify = _JWKSVerifier(jwt.PyJWKClient(jwks_url), claims_check)
+        client = jwt.PyJWKClient(jwks_url, cache_jwk_set=False, timeout=_JWKS_TIMEOUT)
+        verify = _JWKSVerifier(client, claims_check)
     else:
         verify = _KeyVerifier(_prepared_key(key, names, known), claims_check)
     return bearer(verify=verify, realm=realm)
@@ -153,7 +178,14 @@ def _names(what: str, values: Iterable[str]) -> list[str]:
 
 
 def _one_or_list(what: str, value: str | Collection[str]) -> str | list[str]:
-    return value if isinstance(value, str) else _names(what, value)
+    if isinstance(value, str):
+        return value
+    names = _names(what, value)
+    if not names:
+        # No accepted value at all is a mistake either way: PyJWT refuses every token for
+        # issuer=[] and skips the check for audience=[]; None says "do not check".
+        raise ValueError(f"{what}=[] names nothing; pass {what}=None not to check it")
+    return names
 
 
 def _prepared_key(key: Any, names: list[str], known: dict[str, Any]) -> Any:
@@ -173,11 +205,21 @@ def _prepared_key(key: Any, names: list[str], known: dict[str, Any]) -> Any:
             public = getattr(prepared, "public_key", None)
             if callable(public):
                 prepared = public()  # a private key: verification needs only its public half
-        check = getattr(algorithm, "check_key_length", None)  # PyJWT 2.10 and later
-        short = check(prepared) if check is not None else None
+        short = _weakness(name, prepared)
         if short:
             raise ValueError(f"the key is too weak for {name}: {short}")
     return prepared
+
+
+def _weakness(name: str, prepared: Any) -> str | None:
+    """Why ``prepared`` is too weak for ``name``, checked here whatever PyJWT's version."""
+    minimum = _HMAC_MIN_BYTES.get(name)
+    if minimum is not None and isinstance(prepared, bytes) and len(prepared) < minimum:
+        return f"an HMAC secret for {name} needs {minimum} bytes or more, got {len(prepared)}"
+    bits = getattr(prepared, "key_size", None)
+    if name[:2] in ("RS", "PS") and isinstance(bits, int) and bits < _RSA_MIN_BITS:
+        return f"an RSA key needs {_RSA_MIN_BITS} bits or more, got {bits}"
+    return None
 
 
 class _Claims:
@@ -228,19 +270,29 @@ class _KeyVerifier:
 class _JWKSVerifier:
     """``async verify(token)`` with keys from a JWKS, picked by the token's ``kid``.
 
-    Keys already found are used from memory; only a miss (a new ``kid``, or a key older than
-    the JWKS lifespan) asks `PyJWKClient`, in a worker thread because it may fetch over the
-    network. PyJWKClient caches the set and limits refreshes for unknown ids, so a flood of
-    made-up ``kid`` values does not become a flood of fetches.
+    The whole key set is fetched at once and kept in memory; a token is checked against it
+    on the event loop. The set is fetched again when it is older than its lifespan or a
+    ``kid`` is not in it, but never twice within the cooldown, counted from every attempt,
+    failed ones too: PyJWKClient's own cooldown starts only after a successful fetch, so
+    while the key endpoint is down each made-up ``kid`` would cost a blocking fetch. Only
+    one fetch runs at a time (an `asyncio.Lock`; requests that wait for it read its result)
+    and it runs in a one-thread executor of the verifier's own with a short timeout, so a
+    hanging endpoint cannot starve the loop's default executor. When a fetch fails the keys
+    already known keep working.
     """
 
-    __slots__ = ("_claims", "_client", "_keys")
+    __slots__ = ("_claims", "_client", "_executor", "_fetched", "_keys", "_locks", "_retry_at")
 
     def __init__(self, client: jwt.PyJWKClient, claims: _Claims) -> None:
         self._client = client
         self._claims = claims
-        #: kid -> (key, when it was found, monotonic seconds).
-        self._keys: dict[str, tuple[jwt.PyJWK, float]] = {}
+        self._keys: dict[str, jwt.PyJWK] = {}
+        #: When the set in `_keys` was fetched, and when a fetch may next be tried.
+        self._fetched = -math.inf
+        self._retry_at = -math.inf
+        # One lock per event loop: an asyncio.Lock belongs to the loop that first waits on it.
+        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._executor: ThreadPoolExecutor | None = None
 
     async def __call__(self, token: str) -> Any:
         import jwt
@@ -253,18 +305,45 @@ class _JWKSVerifier:
         if not isinstance(kid, str):
             _LOG.debug("bearer JWT refused: no kid to pick a JWKS key by")
             return None
-        now = time.monotonic()
-        known = self._keys.get(kid)
-        if known is not None and now - known[1] < _JWKS_LIFESPAN:
-            key = known[0]
-        else:
-            try:
-                key = await asyncio.to_thread(self._client.get_signing_key, kid)
-            except jwt.PyJWKClientConnectionError as exc:
-                _LOG.warning("bearer JWT: the JWKS could not be fetched: %s", exc)
-                return None
-            except jwt.PyJWTError as exc:
-                _LOG.debug("bearer JWT refused: %s: %s", type(exc).__name__, exc)
-                return None
-            self._keys[kid] = (key, now)
+        key = self._keys.get(kid)
+        if key is None or time.monotonic() - self._fetched >= _JWKS_LIFESPAN:
+            key = await self._refreshed(kid)
+        if key is None:
+            _LOG.debug("bearer JWT refused: the JWKS has no key %r", kid)
+            return None
         return self._claims(token, key)
+
+    async def _refreshed(self, kid: str) -> jwt.PyJWK | None:
+        """The key for ``kid`` after fetching the set again, when the cooldown allows it."""
+        if time.monotonic() < self._retry_at:
+            return self._keys.get(kid)  # a recent attempt decided; a stale key still serves
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        async with lock:
+            # A request that waited here reads the fetch it waited for.
+            if time.monotonic() >= self._retry_at:
+                self._retry_at = time.monotonic() + _JWKS_COOLDOWN
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="errorbook-jwks")
+                fetch = loop.run_in_executor(self._executor, self._fetch)
+                # Shielded: a request cancelled (by its deadline) while waiting does not
+                # throw away the key set the fetch brings.
+                await asyncio.shield(fetch)
+        return self._keys.get(kid)
+
+    def _fetch(self) -> None:
+        """Fetch the set (in the executor's thread); a failure is logged and keeps the old."""
+        import jwt
+
+        try:
+            found = self._client.get_signing_keys(refresh=True)
+        except jwt.PyJWKClientConnectionError as exc:
+            _LOG.warning("bearer JWT: the JWKS could not be fetched: %s", exc)
+            return
+        except Exception as exc:  # an empty set, not JSON, a malformed key
+            _LOG.warning("bearer JWT: the JWKS is not usable: %s: %s", type(exc).__name__, exc)
+            return
+        self._keys = {key.key_id: key for key in found if key.key_id is not None}
+        self._fetched = time.monotonic()

@@ -14,7 +14,11 @@ will be refused costs as little as possible:
 4. authentication: 401/403 ``unauthenticated``, ``forbidden`` (or 404 to hide the route)
 5. negotiation: 415 ``unsupported_media_type``, then 406 ``not_acceptable``
 6. body size: 413 ``payload_too_large`` from ``Content-Length``, and on the stream
-7. (rate limits) and 8. (idempotency) are not built yet
+7. rate limits: 429 ``rate_limited`` with ``Retry-After`` and ``RateLimit`` headers; then
+   concurrency: 429 ``concurrency_limited`` (or the route's ``concurrency_entry``)
+8. idempotency: the stored response replayed, 409 ``idempotency_in_flight``, 422
+   ``idempotency_mismatch``, 400 ``idempotency_key_missing`` (see ``_limits`` and
+   ``_idempotency``; routes without limits skip 7 and 8 entirely)
 9. the app, whose exceptions are mapped (see ``_exceptions``)
 10. deadline: 504 ``timeout``, the handler cancelled
 
@@ -33,14 +37,25 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
 from .._catalog import Catalog
+from .._state import Limit, Store, open_store
 from ._auth import MISSING, Authenticator, AuthRequest, HeaderAuth
+from ._client_ip import ClientAddress
 from ._exceptions import Bare, map_exception
 from ._exchange import Exchange
 from ._glossary import Glossary
+from ._limits import OnStoreError, StateGuards, Ticket
 from ._media import MediaSet, accepts_any, body_length, media_type, new_request_id, sane_request_id
 from ._respond import Responder
 from ._routing import Policy, build_router, check_limit, shared_media_set
-from ._types import ASGIApp, Receive, RouteOptions, Scope, Send
+from ._rules import (
+    StateRules,
+    check_cost,
+    check_idempotency,
+    check_key_by,
+    derive_rules,
+    parse_limits,
+)
+from ._types import ASGIApp, Cost, IdempotencyMode, KeyBy, Receive, RouteOptions, Scope, Send
 
 __all__ = ["ErrorLayer"]
 
@@ -101,10 +116,35 @@ class ErrorLayer:
             (``type_base: /errors/``, as the built-in profiles do) and every problem's
             ``type`` URI resolves.
         logger: Where unexpected errors are logged; ``errorbook.layer`` by default.
+        store: Where rate, concurrency and idempotency state lives: a `Store`, or a URL
+            for `open_store` (``"memory://"``, ``"redis://host:6379/0"``). The layer closes
+            in `aclose` only a store it opened. Default: ``memory://``, made only when a
+            route has limits or idempotency.
+        limits: Rate limits for every route (``["100/minute", "10/second"]`` or `Limit`
+            objects), counted per key across all routes and checked all-or-nothing in one
+            store decision. A route's ``rate`` option replaces them for that route.
+        rate_key: Whom limits count: ``"principal"`` (the authenticated caller, else the
+            client address; the default when ``auth`` is set), ``"ip"`` (the default
+            without ``auth``), or ``key(request) -> str | None`` taking an `AuthRequest`
+            (None exempts the request).
+        cost: What one request costs: a whole number (1) or ``cost(request) -> int``.
+        idempotency: Honour ``Idempotency-Key`` on every POST route: ``"off"``,
+            ``"optional"`` or ``"required"``; routes set their own with ``RouteOptions``.
+        idempotency_retention: Seconds a completed response is kept for replay.
+        lease_ttl: Seconds a concurrency slot is held before it expires unless renewed (the
+            layer renews it while the handler runs; the TTL frees the slots of a worker
+            that died).
+        on_store_error: ``"fail_open"`` (serve without limits) or ``"fail_closed"``
+            (answer ``maintenance``, 503) when the store fails. Never a 500.
+        legacy_ratelimit_headers: Also send ``X-RateLimit-Limit``, ``-Remaining`` and
+            ``-Reset`` (delta seconds) for the tightest limit.
+        trusted_proxies: Addresses or networks of the proxies in front, whose
+            ``Forwarded`` / ``X-Forwarded-For`` are believed for the client address.
 
     Raises:
-        ValueError: a route pattern, media type, limit, deadline, header name or glossary
-            path is malformed (when the layer is built, never per request).
+        ValueError: a route pattern, media type, limit, cost, deadline, header name, store
+            URL or glossary path is malformed (when the layer is built, never per
+            request).
         CatalogError: the catalog does not load.
 
     .. versionadded:: 0.1.0
@@ -129,6 +169,16 @@ class ErrorLayer:
         request_id_header: str = "x-request-id",
         glossary: str | None = "/errors",
         logger: logging.Logger | None = None,
+        store: Store | str | None = None,
+        limits: Iterable[str | Limit] | str = (),
+        rate_key: KeyBy | None = None,
+        cost: Cost = 1,
+        idempotency: IdempotencyMode = "off",
+        idempotency_retention: float = 24 * 3600.0,
+        lease_ttl: float = 60.0,
+        on_store_error: OnStoreError = "fail_open",
+        legacy_ratelimit_headers: bool = False,
+        trusted_proxies: Iterable[str] = (),
     ) -> None:
         self.app = app
         self.catalog = Catalog.load(catalog)
@@ -147,20 +197,71 @@ class ErrorLayer:
 
         sets: dict[tuple[frozenset[str], frozenset[str]], MediaSet] = {}
         formats = [fmt.media_type for fmt in self.catalog.formats]
+        post_mode = check_idempotency(idempotency, where="idempotency")
+        layer_rules = StateRules(
+            parse_limits(limits, scope="", cost=check_cost(cost, where="cost"), where="limits"),
+            None,
+            None if post_mode != "off" else "off",
+        )
         self._default = Policy(
             public=False,
             max_body=check_limit(max_body),
             body_types=shared_media_set(body_types, sets),
             produces=shared_media_set([*formats, *produces], sets),
+            state=None if layer_rules.empty else layer_rules,
         )
         self._declared = routes is not None
+
+        def derive(
+            base: StateRules | None, options: RouteOptions, label: str, method: str | None
+        ) -> StateRules | None:
+            return derive_rules(
+                base,
+                options,
+                label=label,
+                method=method,
+                post_mode=post_mode,
+                has_entry=self.catalog.__contains__,
+            )
+
         self._router = build_router(
             routes=None if routes is None else list(routes),
             public=list(public),
             route_options=route_options or {},
             defaults=self._default,
             media_sets=sets,
+            derive=derive,
         )
+        if on_store_error not in ("fail_open", "fail_closed"):
+            raise ValueError(
+                f"expected on_store_error 'fail_open' or 'fail_closed', got {on_store_error!r}"
+            )
+        durations: tuple[tuple[str, object], ...] = (
+            ("lease_ttl", lease_ttl),
+            ("idempotency_retention", idempotency_retention),
+        )
+        for name, seconds in durations:
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+                raise ValueError(f"expected {name} in seconds above 0, got {seconds!r}")
+        key_by = check_key_by(
+            rate_key or ("principal" if auth is not None else "ip"), where="rate_key"
+        )
+        client_address = ClientAddress(trusted_proxies)
+        self._owns_store = isinstance(store, str)
+        self._guards: StateGuards | None = None
+        if store is not None or self._uses_state():
+            self._guards = StateGuards(
+                self,
+                self._open(store),
+                rate_key=key_by,
+                client_address=client_address,
+                on_store_error=on_store_error,
+                legacy_headers=legacy_ratelimit_headers,
+                lease_ttl=float(lease_ttl),
+                retention=float(idempotency_retention),
+                post_mode=post_mode,
+            )
+            self._owns_store = self._owns_store or store is None
         self._auth = auth
         self._header_auth = auth if isinstance(auth, HeaderAuth) else None
         #: A ready-made authenticator whose lookup is a dict, checked inline.
@@ -177,6 +278,29 @@ class ErrorLayer:
 
     def __repr__(self) -> str:
         return f"<ErrorLayer {self.catalog.name!r} around {self.app!r}>"
+
+    @property
+    def store(self) -> Store | None:
+        """The state store of rate, concurrency and idempotency guards, if any route uses one."""
+        return None if self._guards is None else self._guards.store
+
+    async def aclose(self) -> None:
+        """Close the state store, if the layer opened it (from a URL, or the default)."""
+        if self._guards is not None and self._owns_store:
+            await self._guards.store.aclose()
+
+    @staticmethod
+    def _open(store: Store | str | None) -> Store:
+        # `is None`, not truthiness: an empty MemoryStore has len() 0.
+        if store is None:
+            return open_store("memory://")
+        return open_store(store) if isinstance(store, str) else store
+
+    def _uses_state(self) -> bool:
+        if self._default.state is not None:
+            return True
+        router = self._router
+        return router is not None and any(policy.state is not None for policy in router.policies())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -292,44 +416,74 @@ class ErrorLayer:
         exchange = Exchange(self, receive, send, rid, headers, method, limit)
         if limit is not None:
             receive = exchange.receive
+        ticket: Ticket | None = None
+        rules = policy.state
+        # Guards 7 and 8; routes without limits never get here. CORS preflights carry no
+        # credentials and change nothing: they are not counted.
+        if rules is not None and not preflight:
+            guards = self._guards
+            assert guards is not None
+            rate = rules.rate
+            if rate is not None and not await guards.rate(rate, exchange, scope):
+                return
+            if rules.holds:
+                ticket = await guards.enter(rules, exchange, scope, receive)
+                if ticket is None:
+                    return
+                receive = ticket.receive
+        # The layer's own answers from here on go through the exchange too, so they carry
+        # what it adds (RateLimit headers) and an idempotency recorder sees them.
+        send = exchange.send
         timer = None
         try:
-            if self.deadline is None:
-                await self.app(scope, receive, exchange.send)
-            else:
-                timer = asyncio.timeout(self.deadline)
-                async with timer:
-                    await self.app(scope, receive, exchange.send)
-        except Exception as exc:
-            if exchange.answered:
-                # The app failed because the layer cut its body off; that is answered.
-                self.logger.debug(
-                    "request %s: the app ended after a 413", rid.decode(), exc_info=exc
-                )
+            try:
+                if self.deadline is None:
+                    await self.app(scope, receive, send)
+                else:
+                    timer = asyncio.timeout(self.deadline)
+                    async with timer:
+                        await self.app(scope, receive, send)
+            except Exception as exc:
+                if exchange.answered:
+                    # The app failed because the layer cut its body off; that is answered.
+                    self.logger.debug(
+                        "request %s: the app ended after a 413", rid.decode(), exc_info=exc
+                    )
+                    return
+                timed_out = timer is not None and timer.expired() and isinstance(exc, TimeoutError)
+                if exchange.started:
+                    self.logger.error(
+                        "request %s: %s after the response started; closing the connection",
+                        rid.decode(),
+                        "deadline passed" if timed_out else "the app failed",
+                        exc_info=exc,
+                        extra={"request_id": rid.decode()},
+                    )
+                    raise
+                if _client_gone(exc):
+                    # The client left mid-request (Starlette's ClientDisconnect): nobody is
+                    # there to answer, and nothing failed on our side. No 500, no traceback.
+                    self.logger.info("request %s: the client went away", rid.decode())
+                    return
+                if timed_out:
+                    self.logger.warning(
+                        "request %s: cancelled after %ss", rid.decode(), self.deadline
+                    )
+                    await self._refuse(send, "timeout", rid, headers, method)
+                else:
+                    await self._answer_exception(exc, send, headers, rid, method)
                 return
-            timed_out = timer is not None and timer.expired() and isinstance(exc, TimeoutError)
-            if exchange.started:
+            if not exchange.started:
                 self.logger.error(
-                    "request %s: %s after the response started; closing the connection",
+                    "request %s: the app returned without a response",
                     rid.decode(),
-                    "deadline passed" if timed_out else "the app failed",
-                    exc_info=exc,
                     extra={"request_id": rid.decode()},
                 )
-                raise
-            if timed_out:
-                self.logger.warning("request %s: cancelled after %ss", rid.decode(), self.deadline)
-                await self._refuse(send, "timeout", rid, headers, method)
-            else:
-                await self._answer_exception(exc, send, headers, rid, method)
-            return
-        if not exchange.started:
-            self.logger.error(
-                "request %s: the app returned without a response",
-                rid.decode(),
-                extra={"request_id": rid.decode()},
-            )
-            await self._refuse(send, "internal", rid, headers, method)
+                await self._refuse(send, "internal", rid, headers, method)
+        finally:
+            if ticket is not None:
+                # Leases and unfinished idempotency keys go back however the request ended.
+                await ticket.close()
 
     def _open_in_maintenance(self, path: str, method: str) -> bool:
         """Whether the route stays open in maintenance (``RouteOptions.maintenance``)."""
@@ -389,7 +543,7 @@ class ErrorLayer:
             headers.get(_ACCEPT_LANGUAGE),
             extra=extra,
             given=given,
-            retry_after=_MAINTENANCE_RETRY if condition == "maintenance" else None,
+            default_retry_after=_MAINTENANCE_RETRY if condition == "maintenance" else None,
             head=method == "HEAD",
         )
         await send(start)
@@ -497,6 +651,15 @@ class ErrorLayer:
         ]
         await send({"type": "http.response.start", "status": 200, "headers": raw})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else page.body})
+
+
+#: Exceptions frameworks raise when the client disconnected, matched by class name (the
+#: layer imports no framework).
+_DISCONNECTS: Final = frozenset({"ClientDisconnect", "ClientDisconnected"})
+
+
+def _client_gone(exc: Exception) -> bool:
+    return any(cls.__name__ in _DISCONNECTS for cls in type(exc).__mro__)
 
 
 def _text(value: bytes | None) -> str | None:

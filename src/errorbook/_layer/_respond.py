@@ -75,9 +75,15 @@ class Responder:
         extra: tuple[tuple[str, str], ...] = (),
         given: tuple[tuple[str, Any], ...] = (),
         retry_after: float | None = None,
+        default_retry_after: float | None = None,
+        entry: str | None = None,
         head: bool = False,
     ) -> tuple[Message, Message]:
         """The two ASGI messages answering ``condition``, from a cache of rendered answers.
+
+        ``entry`` names a catalog entry that answers instead of the condition's (a route's
+        own concurrency refusal); ``retry_after`` is a computed wait that wins over the
+        entry's hint, ``default_retry_after`` one that applies only where the entry has none.
 
         A condition's answer differs between requests only in the request id, once the
         format, the language and the extra headers are fixed; so it is rendered once per
@@ -87,7 +93,16 @@ class Responder:
         full render would (checked once per entry; a format that breaks this is rendered in
         full every time).
         """
-        key = (condition, accept, accept_language, extra, given, retry_after)
+        key = (
+            condition,
+            accept,
+            accept_language,
+            extra,
+            given,
+            retry_after,
+            default_retry_after,
+            entry,
+        )
         prepared = self._prepared.get(key, _UNSET)
         if prepared is _UNSET:
             if len(self._prepared) >= _CACHE_SIZE:
@@ -110,14 +125,15 @@ class Responder:
         return self.messages(problem, accept=_text(accept), head=head)
 
     def _problem_for(self, key: tuple[Any, ...], request_id: str) -> Problem:
-        condition, _, accept_language, extra, given, retry_after = key
-        return self.problem(
-            condition,
+        condition, _, accept_language, extra, given, retry_after, default, entry = key
+        return self.entry(
+            self.specs[condition] if entry is None else self.catalog[entry],
             request_id=request_id,
             accept_language=_text(accept_language),
             given=dict(given),
             headers=dict(extra),
             retry_after=retry_after,
+            default_retry_after=default,
         )
 
     def _prepare(self, key: tuple[Any, ...]) -> _Prepared | None:
@@ -152,6 +168,7 @@ class Responder:
         fields: Iterable[FieldError] = (),
         extensions: Mapping[str, Any] | None = None,
         retry_after: float | None = None,
+        default_retry_after: float | None = None,
     ) -> Problem:
         """The catalog's Problem for ``condition``, in the client's language."""
         return self.entry(
@@ -163,6 +180,7 @@ class Responder:
             fields=fields,
             extensions=extensions,
             retry_after=retry_after,
+            default_retry_after=default_retry_after,
         )
 
     def entry(
@@ -177,11 +195,17 @@ class Responder:
         extensions: Mapping[str, Any] | None = None,
         detail: str | None = None,
         retry_after: float | None = None,
+        default_retry_after: float | None = None,
     ) -> Problem:
         """A Problem for one catalog entry, its declared parameters filled from ``given``.
 
-        ``retry_after`` applies where the entry has none of its own.
+        ``retry_after`` is a wait the layer computed (a rate limit's): it wins over the
+        entry's static hint, which is only a guess made when the catalog was written.
+        ``default_retry_after`` applies only where the entry has no hint of its own (the
+        maintenance fallback).
         """
+        if retry_after is None:
+            retry_after = spec.retry_after if spec.retry_after is not None else default_retry_after
         language = choose_language(spec.languages, accept_language, self.catalog.language)
         return self.catalog.problem(
             spec.key,
@@ -191,7 +215,7 @@ class Responder:
             headers=headers,
             request_id=request_id,
             language=language,
-            retry_after=spec.retry_after if spec.retry_after is not None else retry_after,
+            retry_after=retry_after,
             **_params(spec, given or {}),
         )
 
@@ -290,9 +314,10 @@ def _unique_by_status(catalog: Catalog) -> dict[int, ErrorSpec]:
     candidates: dict[int, list[ErrorSpec]] = {}
     for spec in catalog:
         generic = all(condition in GENERIC_CONDITIONS for condition in spec.on)
-        # An app entry with parameters ("tracker {name} exists") cannot be filled from a
-        # bare status, so it does not stand for that status.
-        if generic and (spec.on or not spec.params):
+        # An entry with parameters ("tracker {name} exists", "the limit of {limit} bytes")
+        # cannot be filled from a bare status without making values up, so it does not
+        # stand for that status.
+        if generic and not spec.params:
             candidates.setdefault(spec.status, []).append(spec)
     return {status: specs[0] for status, specs in candidates.items() if len(specs) == 1}
 

@@ -12,17 +12,25 @@ produced media types), so one match gives routing and every later guard its sett
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
 from ._media import MediaSet
+from ._rules import StateRules
 from ._types import RouteOptions
 
 __all__ = ["Leaf", "Policy", "Router", "build_router", "check_limit", "shared_media_set"]
 
 _METHOD: Final = re.compile(r"[A-Z][A-Z0-9!#$%&'*+.^_`|~-]*\Z")
 _PARAM: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}\Z")
+#: The options guards 7 and 8 read; a route with any of them gets its own `StateRules`.
+_STATE_OPTIONS: Final = frozenset(
+    {"rate", "cost", "concurrency", "concurrency_entry", "idempotency"}
+)
+
+#: ``derive(base, options, label, method)``: a route's StateRules from its options.
+Derive = Callable[[StateRules | None, RouteOptions, str, str | None], StateRules | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +43,8 @@ class Policy:
     produces: MediaSet
     #: Closed while the layer is in maintenance mode (False: stays open).
     maintenance: bool = True
+    #: Rate, concurrency and idempotency rules (guards 7 and 8); None: nothing to do.
+    state: StateRules | None = None
 
 
 @dataclass(slots=True)
@@ -80,6 +90,15 @@ class Router:
             for leaf in leaves
             for policy in [*leaf.methods.values(), *([leaf.default] if leaf.default else [])]
         )
+
+    def policies(self) -> list[Policy]:
+        """Every policy in the table (to learn, once, whether any route needs a store)."""
+        leaves = [*self._static.values(), *self._tails.values(), *_leaves(self._root)]
+        return [
+            policy
+            for leaf in leaves
+            for policy in [*leaf.methods.values(), *([leaf.default] if leaf.default else [])]
+        ]
 
     def policy(self, path: str, method: str) -> Policy | None:
         """The policy for ``method`` on ``path``, or None when routing would refuse it."""
@@ -147,6 +166,7 @@ def build_router(
     route_options: Mapping[str, RouteOptions],
     defaults: Policy,
     media_sets: dict[tuple[frozenset[str], frozenset[str]], MediaSet],
+    derive: Derive | None = None,
 ) -> Router | None:
     """Compile the route table and per-route options; None when there is nothing to match.
 
@@ -171,17 +191,20 @@ def build_router(
 
     leaves: dict[str, Leaf] = {}
     for shape in {*declared, *(shape for shape, _ in options)}:
-        leaf = Leaf(patterns[shape], declared=routes is not None)
-        wide = _policy(defaults, options.get((shape, None)), media_sets)
+        pattern = patterns[shape]
+        leaf = Leaf(pattern, declared=routes is not None)
+        wide = _policy(defaults, options.get((shape, None)), media_sets, derive, pattern, None)
         methods = set(declared.get(shape, ()))
         methods.update(m for s, m in options if s == shape and m is not None)
         if "GET" in methods:
             methods.add("HEAD")
         for method in methods:
             own = options.get((shape, method))
+            label = f"{method} {pattern}"
             if own is None and method == "HEAD":
                 own = options.get((shape, "GET"))
-            leaf.methods[method] = _policy(wide, own, media_sets)
+                label = f"GET {pattern}"
+            leaf.methods[method] = _policy(wide, own, media_sets, derive, label, method)
         leaf.default = wide
         leaf.allow = ", ".join(sorted(methods | {"OPTIONS"}))
         leaves[shape] = leaf
@@ -264,6 +287,9 @@ def _policy(
     base: Policy,
     options: RouteOptions | None,
     media_sets: dict[tuple[frozenset[str], frozenset[str]], MediaSet],
+    derive: Derive | None,
+    label: str,
+    method: str | None,
 ) -> Policy:
     if not options:
         return base
@@ -277,12 +303,20 @@ def _policy(
     max_body = base.max_body
     if "max_body" in options:
         max_body = check_limit(options["max_body"])
+    state = base.state
+    if not _STATE_OPTIONS.isdisjoint(options):
+        if derive is None:
+            raise ValueError(
+                f"route option {label!r}: rate, concurrency and idempotency need a layer"
+            )
+        state = derive(base.state, options, label, method)
     return Policy(
         public=bool(options.get("public", base.public)),
         max_body=max_body,
         body_types=body_types,
         produces=produces,
         maintenance=bool(options.get("maintenance", base.maintenance)),
+        state=state,
     )
 
 

@@ -7,12 +7,16 @@ import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, NoReturn
 
+from .._catalog import Catalog
 from .._errors import ErrorbookError
+from .._openapi import OpenAPIError
 
 __all__ = [
     "InstallError",
     "OPENAPI_OPTIONS",
     "RouteTable",
+    "check_errors",
+    "check_websockets",
     "missing_framework",
     "openapi_options",
     "plain_pattern",
@@ -43,6 +47,38 @@ class InstallError(ErrorbookError, RuntimeError):
 
     .. versionadded:: 0.1.0
     """
+
+
+def check_websockets(has_websockets: bool, options: dict[str, Any]) -> None:
+    """Refuse ``auth`` for an app with websocket routes unless ``public_websockets=True``.
+
+    The layer passes every scope that is not ``http`` through untouched, so its ``auth``
+    never sees a websocket handshake: without this an app would believe its websockets
+    authenticated. ``public_websockets`` is taken out of ``options`` (it is no ErrorLayer
+    option).
+    """
+    acknowledged = bool(options.pop("public_websockets", False))
+    if has_websockets and options.get("auth") and not acknowledged:
+        raise InstallError(
+            "the app has websocket routes, which ErrorLayer passes through without "
+            "authenticating them (auth= applies to HTTP requests only); authenticate them "
+            "in the app and pass public_websockets=True to install() to say so"
+        )
+
+
+def check_errors(errors: Mapping[str, Iterable[str]] | None, catalog: Catalog) -> None:
+    """Refuse an ``errors`` option that names no operation shape or no catalog entry."""
+    for operation, keys in (errors or {}).items():
+        method, _, path = str(operation).partition(" ")
+        if not method.isalpha() or not path.strip().startswith("/"):
+            raise OpenAPIError(f"errors: {operation!r} is not an operation ('METHOD /path')")
+        if isinstance(keys, str):
+            raise OpenAPIError(f"errors[{operation!r}]: expected a list of entry keys, not a str")
+        for key in keys:
+            if key not in catalog:
+                raise OpenAPIError(
+                    f"errors[{operation!r}]: the catalog {catalog.name!r} has no entry {key!r}"
+                )
 
 
 def missing_framework(framework: str, extra: str, exc: ImportError) -> NoReturn:

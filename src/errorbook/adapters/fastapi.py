@@ -11,6 +11,10 @@ layer), and also:
   ``HTTPValidationError`` shape the layer never sends.
 
 The document is built when `install` runs, so mistakes in ``errors`` surface then.
+
+As for Starlette, ``debug=True`` is turned off (its page would send tracebacks to clients;
+the layer logs them), and websocket routes are not authenticated by ``auth``: `install`
+refuses ``auth`` for an app with websocket routes unless ``public_websockets=True``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._common import missing_framework, remember
+from ._common import check_websockets, missing_framework, remember
 
 try:
     from fastapi import FastAPI
@@ -31,7 +35,7 @@ except ImportError as exc:  # pragma: no cover - the test environment has FastAP
 from .._layer import ErrorLayer
 from .._openapi import add_error_responses
 from ._common import openapi_options
-from .starlette import check_unbuilt, hand_errors_on, routes_of
+from .starlette import check_unbuilt, hand_errors_on, has_websockets, routes_of
 
 __all__ = ["install", "openapi_with_errors"]
 
@@ -47,22 +51,33 @@ def install(
     Call it once the routes are registered: the layer routes by the routes it sees now,
     and the OpenAPI document is built now.
 
+    ``debug=True`` is turned off, with a warning in the log: Starlette's debug page would
+    send tracebacks to clients; the layer logs them. With ``auth``, list FastAPI's docs
+    pages in ``public`` (``app.docs_url``, ``app.redoc_url``,
+    ``app.swagger_ui_oauth2_redirect_url``, ``app.openapi_url``) if they are to be open.
+
+    Websocket routes are *not* authenticated by ``auth`` (the layer passes websockets
+    through): with websocket routes and ``auth``, pass ``public_websockets=True`` to say
+    the app authenticates them itself, or `install` refuses.
+
     Args:
         app: The FastAPI application; its middleware stack must not be built yet.
         errors: More entry keys per operation for the OpenAPI document,
             ``{"POST /v1/trackers": ["tracker_exists"]}`` (entries whose ``endpoints``
             name an operation are listed without this).
-        **options: `ErrorLayer`'s keyword arguments (``catalog``, ``auth``, ``max_body``...).
-            ``routes`` defaults to the app's own routes.
+        **options: `ErrorLayer`'s keyword arguments (``catalog``, ``auth``, ``max_body``...),
+            and ``public_websockets``. ``routes`` defaults to the app's own routes.
 
     Raises:
-        InstallError: the app has already handled a request.
+        InstallError: the app has already handled a request; or it has websocket routes,
+            ``auth`` and no ``public_websockets=True``.
         OpenAPIError: ``errors`` names an operation or an entry that does not exist.
         ValueError, CatalogError: as `ErrorLayer` raises them.
 
     .. versionadded:: 0.1.0
     """
     check_unbuilt(app)
+    check_websockets(has_websockets(app), options)
     if "routes" not in options:
         options["routes"] = routes_of(app)
     layer = ErrorLayer(app, **options)

@@ -15,6 +15,10 @@ trailing slash, which Litestar ignores), and the app's OpenAPI schema lists ever
 operation's error responses in place of Litestar's own error shape
 (``status_code``/``detail``/``extra``), which the layer never sends.
 
+Websocket routes are not authenticated by ``auth``: the layer passes every scope that is
+not ``http`` through. `install` refuses ``auth`` for an app with websocket routes unless
+``public_websockets=True`` says the app authenticates them itself.
+
 Litestar's ``logging_config.log_exceptions`` logs a handled exception too when set to
 ``"always"`` (by default only in debug mode); the layer logs unexpected errors itself.
 """
@@ -24,7 +28,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, cast
 
-from ._common import RouteTable, missing_framework, openapi_options, remember
+from ._common import (
+    RouteTable,
+    check_websockets,
+    missing_framework,
+    openapi_options,
+    remember,
+)
 
 try:
     from litestar import Litestar, Request, Response
@@ -58,19 +68,27 @@ def install(
     Call it once the routes are registered: the layer routes by the routes it sees now,
     and the OpenAPI schema is completed now.
 
+    Websocket routes are *not* authenticated by ``auth`` (the layer passes websockets
+    through): with websocket routes and ``auth``, pass ``public_websockets=True`` to say
+    the app authenticates them itself, or `install` refuses.
+
     Args:
         app: The Litestar application.
         errors: More entry keys per operation for the OpenAPI schema,
             ``{"POST /v1/trackers": ["tracker_exists"]}``.
-        **options: `ErrorLayer`'s keyword arguments (``catalog``, ``auth``, ``max_body``...).
-            ``routes`` defaults to the app's own routes (see `routes_of`).
+        **options: `ErrorLayer`'s keyword arguments (``catalog``, ``auth``, ``max_body``...),
+            and ``public_websockets``. ``routes`` defaults to the app's own routes (see
+            `routes_of`).
 
     Raises:
+        InstallError: the app has websocket routes, ``auth`` and no
+            ``public_websockets=True``.
         OpenAPIError: ``errors`` names an operation or an entry that does not exist.
         ValueError, CatalogError: as `ErrorLayer` raises them.
 
     .. versionadded:: 0.1.0
     """
+    check_websockets(any(isinstance(r, WebSocketRoute) for r in app.routes), options)
     if "routes" not in options:
         options["routes"] = routes_of(app)
     # Litestar types its scopes and messages as TypedDicts; it is an ASGI app all the same.
@@ -191,6 +209,6 @@ def _entries_for(catalog: Catalog, status: int) -> list[str]:
         for spec in catalog
         if spec.status == status
         and all(c in GENERIC_CONDITIONS for c in spec.on)
-        and (spec.on or not spec.params)
+        and not spec.params  # as the layer: a bare status cannot fill parameters
     ]
     return candidates if len(candidates) == 1 else []

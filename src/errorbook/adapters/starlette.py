@@ -12,6 +12,16 @@
   its 404 and 405 reach the layer as ``HTTPException`` and are answered the catalog's way;
 - wraps the app in the layer, outermost, so a refusal costs as little as possible.
 
+``debug=True`` is turned off (on the app and every Starlette app mounted in it): in debug
+mode Starlette's ``ServerErrorMiddleware`` sends its traceback page to the client itself,
+before the layer can answer, and the page shows source lines, local values and paths. The
+layer logs the traceback instead, where the operator reads it; a warning says so.
+
+Websockets are not authenticated: the layer passes every scope that is not ``http``
+through, so ``auth`` never sees a websocket handshake. `install` refuses ``auth`` for an
+app with websocket routes unless ``public_websockets=True`` says the app authenticates
+them itself.
+
 Starlette makes no OpenAPI document by itself; `with_error_responses` adds the catalog's
 errors to one, e.g. from ``starlette.schemas.SchemaGenerator``.
 """
@@ -19,10 +29,18 @@ errors to one, e.g. from ``starlette.schemas.SchemaGenerator``.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
-from ._common import RouteTable, missing_framework, remember, remembered
+from ._common import (
+    RouteTable,
+    check_errors,
+    check_websockets,
+    missing_framework,
+    remember,
+    remembered,
+)
 
 try:
     from starlette.applications import Starlette
@@ -41,6 +59,7 @@ from ._common import InstallError
 __all__ = ["hand_on", "install", "routes_of", "with_error_responses"]
 
 _ENDPOINT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_LOG: Final = logging.getLogger("errorbook.layer")
 
 
 async def hand_on(request: Request, exc: Exception) -> Response:
@@ -55,23 +74,36 @@ def install(
 
     Call it once the routes are registered: the layer routes by the routes it sees now.
 
+    ``debug=True`` is turned off, here and in mounted Starlette apps, with a warning in the
+    log: Starlette's debug page would send tracebacks to clients; the layer logs them.
+
+    Websocket routes are *not* authenticated by ``auth`` (the layer passes websockets
+    through): with websocket routes and ``auth``, pass ``public_websockets=True`` to say
+    the app authenticates them itself, or `install` refuses.
+
     Args:
         app: The Starlette application; its middleware stack must not be built yet.
-        errors: Entry keys per operation for `with_error_responses`, kept on the layer.
-        **options: `ErrorLayer`'s keyword arguments (``catalog``, ``auth``, ``max_body``...).
-            ``routes`` defaults to the app's own routes (see `routes_of`).
+        errors: Entry keys per operation for `with_error_responses`, kept on the layer;
+            checked against the catalog now.
+        **options: `ErrorLayer`'s keyword arguments (``catalog``, ``auth``, ``max_body``...),
+            and ``public_websockets``. ``routes`` defaults to the app's own routes (see
+            `routes_of`).
 
     Raises:
         InstallError: the app has already handled a request, so new exception handlers
-            would be ignored.
+            would be ignored; or it has websocket routes, ``auth`` and no
+            ``public_websockets=True``.
+        OpenAPIError: ``errors`` is malformed or names an entry the catalog does not have.
         ValueError, CatalogError: as `ErrorLayer` raises them.
 
     .. versionadded:: 0.1.0
     """
     check_unbuilt(app)
+    check_websockets(has_websockets(app), options)
     if "routes" not in options:
         options["routes"] = routes_of(app)
     layer = ErrorLayer(app, **options)
+    check_errors(errors, layer.catalog)
     hand_errors_on(app, (HTTPException, Exception))
     remember(layer, errors, options)
     return layer
@@ -94,6 +126,7 @@ def with_error_responses(
     .. versionadded:: 0.1.0
     """
     named, options = remembered(layer)
+    check_errors(errors, layer.catalog)
     merged: dict[str, list[str]] = {key: list(value) for key, value in named.items()}
     for key, value in (errors or {}).items():
         merged.setdefault(key, []).extend(value)
@@ -120,9 +153,30 @@ def hand_errors_on(app: Starlette, classes: Sequence[type[Exception]]) -> None:
             continue
         seen.add(id(current))
         check_unbuilt(current)
+        if current.debug:
+            # Debug mode's ServerErrorMiddleware sends the traceback page itself.
+            _LOG.warning(
+                "%s(debug=True) turned off by errorbook: its debug page would send "
+                "tracebacks to clients; the layer logs them instead",
+                type(current).__name__,
+            )
+            current.debug = False
         for cls in classes:
             current.add_exception_handler(cls, hand_on)
         pending.extend(_mounted_apps(current.routes))
+
+
+def has_websockets(app: Starlette | Router) -> bool:
+    """Whether ``app`` or a Starlette app or router mounted in it has a websocket route."""
+    router = app.router if isinstance(app, Starlette) else app
+    for route in router.routes:
+        if isinstance(route, WebSocketRoute):
+            return True
+        if isinstance(route, Mount):
+            base = getattr(route, "_base_app", route.app)
+            if isinstance(base, Starlette | Router) and has_websockets(base):
+                return True
+    return False
 
 
 def _mounted_apps(routes: Iterable[BaseRoute]) -> list[Starlette]:

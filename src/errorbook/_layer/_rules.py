@@ -1,0 +1,236 @@
+"""Guards 7 and 8 per route, compiled once: which limits, whose key, what cost, which entry.
+
+The route table carries one `StateRules` per route and method (None where nothing is
+limited, so such routes pay one attribute check and no store call). Everything that can be
+wrong with a limit, a cost or a concurrency option is refused here, when the layer is
+built, with the route named; nothing is parsed per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final, cast, get_args
+
+from .._state import Decision, Limit, LimitState, ratelimit_headers
+from ._types import ConcurrencyOptions, Cost, IdempotencyMode, KeyBy, RouteOptions
+
+__all__ = [
+    "ConcurrencyRule",
+    "RateRule",
+    "StateRules",
+    "check_cost",
+    "check_idempotency",
+    "check_key_by",
+    "derive_rules",
+    "parse_limits",
+]
+
+_MODES: Final = get_args(IdempotencyMode)
+_KEY_NAMES: Final = ("principal", "ip")
+
+
+@dataclass(frozen=True, slots=True)
+class RateRule:
+    """Rate limits checked together, all-or-nothing, in one store decision.
+
+    Attributes:
+        scope: ``""`` for the layer's limits (counted per key across every route), else the
+            route they were declared on (counted per key and route).
+        limits: Every limit, with distinct numbers (each one's counter is keyed by them).
+        cost: A request's cost, or a callable computing it.
+        policy: The ``RateLimit-Policy`` value: fixed for the rule, so built once.
+        prefixes: Per limit, the ``"name";r=`` start of its ``RateLimit`` member.
+        key: The start of the store key (the scope), to which the caller's key is added.
+    """
+
+    scope: str
+    limits: tuple[Limit, ...]
+    cost: Cost
+    policy: bytes
+    prefixes: tuple[bytes, ...]
+    key: str
+
+    @property
+    def capacity(self) -> int:
+        """The largest cost any request can be admitted with."""
+        return min(limit.capacity for limit in self.limits)
+
+
+@dataclass(frozen=True, slots=True)
+class ConcurrencyRule:
+    """At most ``limit`` requests in flight per key on one route.
+
+    Attributes:
+        scope: The route it was declared on.
+        limit: Slots per key.
+        key: Whom it counts, or None for the layer's ``rate_key``.
+        entry: The catalog entry answering refusals, or None for ``concurrency_limited``.
+    """
+
+    scope: str
+    limit: int
+    key: KeyBy | None
+    entry: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StateRules:
+    """What guards 7 and 8 do on one route.
+
+    ``idempotency`` None means "the layer's mode if the request is a POST": the policy of a
+    route whose method is not known until the request comes.
+    """
+
+    rate: RateRule | None
+    concurrency: ConcurrencyRule | None
+    idempotency: IdempotencyMode | None
+    #: Whether a request may hold something to give back (a lease, an idempotency key):
+    #: rate limits alone need no cleanup, so their routes skip that machinery.
+    holds: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        holds = self.concurrency is not None or self.idempotency != "off"
+        object.__setattr__(self, "holds", holds)
+
+    @property
+    def empty(self) -> bool:
+        return self.rate is None and not self.holds
+
+
+def parse_limits(
+    specs: Iterable[str | Limit] | str, *, scope: str, cost: Cost, where: str
+) -> RateRule | None:
+    """A RateRule for ``specs`` (``"100/minute"`` or `Limit`), or None when there are none.
+
+    Raises:
+        ValueError: a spec does not parse, two limits have the same numbers (they would
+            share one counter), or a fixed cost exceeds what a limit can ever admit.
+    """
+    if isinstance(specs, str | Limit):
+        specs = (specs,)
+    limits: list[Limit] = []
+    for spec in specs:
+        if isinstance(spec, Limit):
+            limits.append(spec)
+        elif isinstance(spec, str):
+            try:
+                limits.append(Limit.parse(spec))
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+        else:
+            raise ValueError(f"{where}: expected limits like '100/minute', got {spec!r}")
+    if not limits:
+        return None
+    seen: dict[str, Limit] = {}
+    for limit in limits:
+        if limit.key in seen:
+            raise ValueError(
+                f"{where}: limits {seen[limit.key].name!r} and {limit.name!r} have the same "
+                "numbers and would share one counter; give one of them other numbers"
+            )
+        seen[limit.key] = limit
+    check_cost(cost, where=where, capacity=min(limit.capacity for limit in limits))
+    # The policy header is the same for every request: render it once, the store's way.
+    full = Decision(True, 0, tuple(LimitState(limit, True, 0, 0.0, 0.0) for limit in limits))
+    policy = dict(ratelimit_headers(full))[b"ratelimit-policy"]
+    prefixes = tuple(f'"{limit.name}";r='.encode("ascii") for limit in limits)
+    return RateRule(scope, tuple(limits), cost, policy, prefixes, f"r{scope}|")
+
+
+def check_cost(cost: object, *, where: str, capacity: int | None = None) -> Cost:
+    """A cost is a whole number from 0 (up to what the limits admit) or a callable."""
+    if callable(cost):
+        return cast(Cost, cost)
+    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
+        raise ValueError(
+            f"{where}: expected a cost as a whole number >= 0 or a callable, got {cost!r}"
+        )
+    if capacity is not None and cost > capacity:
+        raise ValueError(
+            f"{where}: a cost of {cost} exceeds what the limits admit at once ({capacity}); "
+            "no request could ever pass"
+        )
+    return cost
+
+
+def check_key_by(key: object, *, where: str) -> KeyBy:
+    """``"principal"``, ``"ip"`` or a callable."""
+    if key in _KEY_NAMES or callable(key):
+        return cast(KeyBy, key)
+    raise ValueError(f"{where}: expected 'principal', 'ip' or a callable, got {key!r}")
+
+
+def check_idempotency(mode: object, *, where: str) -> IdempotencyMode:
+    if mode in _MODES:
+        return mode  # type: ignore[return-value]
+    raise ValueError(f"{where}: expected one of {', '.join(map(repr, _MODES))}, got {mode!r}")
+
+
+def _concurrency(
+    value: int | ConcurrencyOptions, entry: str | None, *, scope: str, where: str
+) -> ConcurrencyRule:
+    key: KeyBy | None = None
+    if isinstance(value, dict):
+        unknown = set(value) - {"limit", "key"}
+        if unknown or "limit" not in value:
+            raise ValueError(
+                f"{where}: concurrency takes {{'limit': N, 'key': ...}}, got {value!r}"
+            )
+        limit: object = value["limit"]
+        if "key" in value:
+            key = check_key_by(value["key"], where=where)
+    else:
+        limit = value
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"{where}: a concurrency limit is a whole number >= 1, got {limit!r}")
+    return ConcurrencyRule(scope, limit, key, entry)
+
+
+def derive_rules(
+    base: StateRules | None,
+    options: RouteOptions,
+    *,
+    label: str,
+    method: str | None,
+    post_mode: IdempotencyMode,
+    has_entry: Callable[[str], bool],
+) -> StateRules | None:
+    """The rules of a route: ``base`` (the layer's, or the pattern's) changed by ``options``.
+
+    Raises:
+        ValueError: an option is malformed, or ``concurrency_entry`` names no catalog entry.
+    """
+    where = f"route option {label!r}"
+    rate = base.rate if base is not None else None
+    concurrency = base.concurrency if base is not None else None
+    idempotency: IdempotencyMode | None = base.idempotency if base is not None else "off"
+    if "cost" in options and "rate" not in options and rate is not None:
+        rate = parse_limits(
+            rate.limits,
+            scope=rate.scope,
+            cost=check_cost(options["cost"], where=where),
+            where=where,
+        )
+    if "rate" in options:
+        given: Any = options.get("cost", rate.cost if rate is not None else 1)
+        rate = parse_limits(options["rate"], scope=label, cost=given, where=where)
+    entry = options.get("concurrency_entry")
+    if entry is not None and not has_entry(entry):
+        raise ValueError(f"{where}: concurrency_entry {entry!r} is no entry of the catalog")
+    if "concurrency" in options:
+        value: Any = options["concurrency"]  # None lifts a pattern-wide limit
+        concurrency = (
+            None if value is None else _concurrency(value, entry, scope=label, where=where)
+        )
+    elif entry is not None:
+        if concurrency is None:
+            raise ValueError(f"{where}: concurrency_entry without a concurrency limit")
+        concurrency = ConcurrencyRule(concurrency.scope, concurrency.limit, concurrency.key, entry)
+    if "idempotency" in options:
+        idempotency = check_idempotency(options["idempotency"], where=where)
+    elif idempotency is None and method is not None:
+        # The layer's mode covers POST: settle it now that the method is known.
+        idempotency = post_mode if method == "POST" else "off"
+    rules = StateRules(rate, concurrency, idempotency)
+    return None if rules.empty else rules
