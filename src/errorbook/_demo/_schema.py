@@ -16,6 +16,7 @@ from typing import Any, Final, NoReturn
 
 from jsonpointer import JsonPointer
 
+from .._formats._json import describe
 from .._problem import FieldError
 
 __all__ = ["MAX_FIELD_ERRORS", "Checker", "InvalidJson", "parse_json", "pointer"]
@@ -73,20 +74,6 @@ def _text(value: str) -> str:
     return value.encode("utf-8", "replace").decode("utf-8")
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
-
-
 class Checker:
     """Collects the field errors of one body; each check returns the value or None."""
 
@@ -122,7 +109,7 @@ class Checker:
     ) -> Mapping[str, Any] | None:
         """An object with these members and no others."""
         if not isinstance(value, dict):
-            self.fail(at, "type", f"Expected an object, got {_kind(value)}.")
+            self.fail(at, "type", f"Expected an object, got {describe(value)}.")
             return None
         for name in required:
             if name not in value:
@@ -139,7 +126,7 @@ class Checker:
     def string(self, value: Any, at: str, *, min_length: int, max_length: int) -> str | None:
         """A string of ``min_length`` to ``max_length`` characters."""
         if not isinstance(value, str):
-            self.fail(at, "type", f"Expected a string, got {_kind(value)}.")
+            self.fail(at, "type", f"Expected a string, got {describe(value)}.")
             return None
         try:
             value.encode("utf-8")
@@ -162,7 +149,7 @@ class Checker:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(at, "type", f"Expected an integer, got {_kind(value)}.")
+            self.fail(at, "type", f"Expected an integer, got {describe(value)}.")
             return None
         return value if self._in_range(value, at, minimum, maximum, above=False) else None
 
@@ -171,7 +158,7 @@ class Checker:
     ) -> float | None:
         """A number from ``minimum`` (exclusive when ``above``) to ``maximum``."""
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(at, "type", f"Expected a number, got {_kind(value)}.")
+            self.fail(at, "type", f"Expected a number, got {describe(value)}.")
             return None
         if isinstance(value, float) and math.isnan(value):
             self.fail(at, "type", "Expected a number, got NaN.")
@@ -186,14 +173,14 @@ class Checker:
     def boolean(self, value: Any, at: str) -> bool | None:
         """True or false."""
         if not isinstance(value, bool):
-            self.fail(at, "type", f"Expected true or false, got {_kind(value)}.")
+            self.fail(at, "type", f"Expected true or false, got {describe(value)}.")
             return None
         return value
 
     def array(self, value: Any, at: str, *, min_items: int, max_items: int) -> list[Any] | None:
         """An array of ``min_items`` to ``max_items`` items."""
         if not isinstance(value, list):
-            self.fail(at, "type", f"Expected an array, got {_kind(value)}.")
+            self.fail(at, "type", f"Expected an array, got {describe(value)}.")
             return None
         if len(value) < min_items:
             self.fail(at, "too_few", f"Expected at least {min_items} item(s).")

@@ -7,7 +7,7 @@ the two apart is what lets one service speak six error dialects.
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 __all__ = ["SITUATIONS", "Refused", "Situation"]
 
@@ -25,18 +25,7 @@ Situation = Literal[
 ]
 
 #: Every situation, in the order the reference table lists them.
-SITUATIONS: Final[tuple[Situation, ...]] = (
-    "not_found",
-    "tracker_not_found",
-    "name_taken",
-    "gone",
-    "locked",
-    "state_conflict",
-    "size_mismatch",
-    "unsupported_file_type",
-    "file_damaged",
-    "teapot",
-)
+SITUATIONS: Final[tuple[Situation, ...]] = get_args(Situation)
 
 
 class Refused(Exception):
