@@ -50,7 +50,6 @@ OnStoreError = Literal["fail_open", "fail_closed"]
 _IDEMPOTENCY_KEY: Final = b"idempotency-key"
 _ACCEPT: Final = b"accept"
 _ACCEPT_LANGUAGE: Final = b"accept-language"
-_PREFLIGHT: Final = b"access-control-request-method"
 #: Keys longer than this are hashed: bounded store keys whatever a principal looks like.
 _MAX_WHO: Final = 200
 #: Seconds the idempotency lock holds without a deadline (with one: the deadline + margin).
