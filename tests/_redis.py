@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MISSING", "RedisServer", "free_port", "redis_server"]
+__all__ = ["MISSING", "RedisServer", "free_port", "ping", "redis_cli", "redis_server"]
 
 MISSING = (
     "redis-server is not on PATH: the state store is tested against a real Redis. "
@@ -43,14 +43,7 @@ class RedisServer:
 
     def cli(self, *args: str) -> str:
         """Run one command through redis-cli (no Python client involved) and return its reply."""
-        done = subprocess.run(
-            ["redis-cli", "-p", str(self.port), *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        )
-        return done.stdout.strip()
+        return redis_cli(self.port, *args)
 
 
 def free_port() -> int:
@@ -60,7 +53,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _ping(port: int) -> bool:
+def redis_cli(port: int, *args: str) -> str:
+    """One command through redis-cli on ``port`` (no Python client involved): its reply."""
+    done = subprocess.run(
+        ["redis-cli", "-p", str(port), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=10,
+    )
+    return done.stdout.strip()
+
+
+def ping(port: int) -> bool:
+    """Whether a Redis answers PING on ``port`` (raw socket: no client library needed)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
             sock.sendall(b"PING\r\n")
@@ -104,9 +110,9 @@ def redis_server(*, cluster: bool = False) -> Iterator[RedisServer]:
                 args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=workdir
             )
             deadline = time.monotonic() + 10
-            while process.poll() is None and time.monotonic() < deadline and not _ping(port):
+            while process.poll() is None and time.monotonic() < deadline and not ping(port):
                 time.sleep(0.02)
-            if process.poll() is None and _ping(port):
+            if process.poll() is None and ping(port):
                 break
             # Most likely another process took the port between free_port() and bind.
             process.kill()

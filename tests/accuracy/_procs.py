@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ from typing import Final
 import httpx
 import pytest
 
-from tests._redis import MISSING, free_port
+from tests._redis import MISSING, free_port, ping, redis_cli
 
 __all__ = [
     "RedisProcess",
@@ -53,15 +52,6 @@ _URL: Final = re.compile(r"on (http://127\.0\.0\.1:(\d+))")
 
 
 # -- redis-server on a fixed port ---------------------------------------------------------
-
-
-def _ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 @dataclass
@@ -99,7 +89,7 @@ class RedisProcess:
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while self.process.poll() is None and time.monotonic() < deadline:
-            if _ping(self.port):
+            if ping(self.port):
                 return
             time.sleep(0.02)
         stop_process(self.process)
@@ -115,14 +105,7 @@ class RedisProcess:
 
     def cli(self, *args: str) -> str:
         """One command through redis-cli (no Python client involved)."""
-        done = subprocess.run(
-            ["redis-cli", "-p", str(self.port), *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        )
-        return done.stdout.strip()
+        return redis_cli(self.port, *args)
 
 
 @contextlib.contextmanager
