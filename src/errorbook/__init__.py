@@ -9,6 +9,7 @@ The catalog drives how the server answers, what the glossary says, and how clien
 """
 
 import contextlib as _contextlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from ._catalog import Catalog
@@ -34,12 +35,20 @@ from ._response import ProblemResponse, render_response
 from ._spec import ErrorSpec
 from ._state import Limit, Store, open_store
 
+if _TYPE_CHECKING:
+    from .client import AsyncClient, Client, ProblemError
+
+#: Client names, imported on first use so `import errorbook` never loads httpx.
+_CLIENT = ("AsyncClient", "Client", "ProblemError")
+
 __all__ = [
+    "AsyncClient",
     "AuthRequest",
     "CONDITIONS",
     "Catalog",
     "CatalogError",
     "Change",
+    "Client",
     "ErrorLayer",
     "ErrorSpec",
     "ErrorbookError",
@@ -52,6 +61,7 @@ __all__ = [
     "OpenAPIError",
     "ParamError",
     "Problem",
+    "ProblemError",
     "ProblemResponse",
     "RouteOptions",
     "Store",
@@ -79,6 +89,8 @@ __all__ = [
 
 # Reprs, tracebacks and docs show errorbook.Catalog, not errorbook._catalog.Catalog.
 for _name in __all__:
+    if _name in _CLIENT:
+        continue
     _obj = globals()[_name]
     if hasattr(_obj, "__module__") and not isinstance(_obj, tuple):
         with _contextlib.suppress(AttributeError, TypeError):
@@ -87,9 +99,19 @@ del _name, _obj
 
 
 def __getattr__(name: str) -> _Any:
+    if name in _CLIENT:
+        from . import client
+
+        value = getattr(client, name)
+        globals()[name] = value
+        return value
     # The version comes from the installed metadata, read only when asked for.
     if name == "__version__":
         from importlib.metadata import version
 
         return version("errorbook")
     raise AttributeError(f"module 'errorbook' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_CLIENT})

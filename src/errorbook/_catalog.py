@@ -6,8 +6,9 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ._conditions import CONDITIONS
@@ -18,6 +19,9 @@ from ._problem import FieldError, Problem
 from ._source import Source, read_catalog_file
 from ._spec import PARAM_TYPES, ErrorSpec
 from ._validate import CatalogData, validate
+
+if TYPE_CHECKING:
+    from .client._errors import Errors, ProblemError
 
 __all__ = ["Catalog"]
 
@@ -219,6 +223,36 @@ class Catalog:
     def error(self, key: str, /, **kwargs: Any) -> Problem:
         """The same as `problem`; reads better after ``raise``."""
         return self.problem(key, **kwargs)
+
+    # -- client exceptions ---------------------------------------------------------------
+
+    def exception(self, key: str, /) -> type[ProblemError]:
+        """The exception class a client raises for entry ``key``: ``except
+        catalog.exception("validation_error")`` catches exactly that error.
+
+        The class is made once per process for each catalog name, key, code and status, so
+        catalogs loaded twice (in two modules, say) hand out the same class, and ``except``,
+        which compares classes by identity, still catches. httpx is imported here, on first
+        use, so that ``import errorbook`` stays free of it.
+
+        Raises:
+            UnknownEntryError: no entry has that key.
+        """
+        from .client._errors import exception_class
+
+        return exception_class(self, key)
+
+    @cached_property
+    def errors(self) -> Errors:
+        """Every entry's exception class as an attribute named after its key in CamelCase:
+        ``catalog.errors.ValidationError is catalog.exception("validation_error")``.
+
+        ``dir()`` lists them and a misspelt name suggests the closest ones. Keys that give
+        the same name are left out rather than guessed; reach them by `exception`.
+        """
+        from .client._errors import Errors
+
+        return Errors(self)
 
     def _check_params(self, spec: ErrorSpec, params: Mapping[str, Any]) -> None:
         unknown = sorted(set(params) - set(spec.params))

@@ -1,0 +1,3 @@
+"""Shared fixtures for the client tests."""
+
+from __future__ import annotations
