@@ -13,7 +13,7 @@ import gzip
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -34,10 +34,11 @@ from errorbook.client import (
     RetryTransport,
 )
 
+from ._clock import WALL, FakeClock
+
 KINDS: Final = ["sync", "async"]
 URL: Final = "https://api.test/v1/things"
 HOST: Final = "api.test"
-WALL: Final = 1_700_000_000.0
 DRAW: Final = 0.5
 
 #: A catalog with a 503 the API says never to retry, and a 500 it says to back off on.
@@ -60,30 +61,6 @@ SMALL: Final = Catalog.from_dict(
 
 
 # -- the harness ---------------------------------------------------------------------------
-
-
-@dataclass
-class FakeClock:
-    """Time moves only when the transport sleeps; ``on_sleep`` runs inside each sleep."""
-
-    now: float = 0.0
-    sleeps: list[float] = field(default_factory=list)
-    on_sleep: Callable[[], None] | None = None
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def time(self) -> float:
-        return WALL + self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.on_sleep is not None:
-            self.on_sleep()
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
 
 
 @dataclass(frozen=True)
