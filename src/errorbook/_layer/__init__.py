@@ -6,9 +6,10 @@ the benchmark and (later) the adapters.
 
 from __future__ import annotations
 
+from ._answers import Authorize
 from ._auth import Authenticator, AuthRequest, api_key, bearer
 from ._jwt import jwt_bearer
-from ._layer import Authorize, ErrorLayer
+from ._layer import ErrorLayer
 from ._types import ASGIApp, Message, Receive, RouteOptions, Scope, Send
 
 __all__ = [

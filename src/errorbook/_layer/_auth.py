@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Collection, Mapping
+from types import MappingProxyType
 from typing import Any, Final, TypeAlias
 
 __all__ = [
@@ -65,6 +66,7 @@ class HeaderAuth:
 
     __slots__ = (
         "challenge",
+        "exact",
         "header",
         "invalid_challenge",
         "lookup",
@@ -86,18 +88,33 @@ class HeaderAuth:
         self.header = header.lower().encode("latin-1")
         self.prefix = None if scheme is None else f"{scheme.lower()} ".encode("ascii")
         #: Sync lookups by the credential's raw bytes: no decoding on the hot path.
-        self.table: dict[bytes, Any] | None = None
+        #: Read-only: the layer's fast path keeps a copy in `exact`, so a key revoked by
+        #: editing this table would still be let in; build a new authenticator instead.
+        self.table: Mapping[bytes, Any] | None = None
         self.lookup: Lookup | None = None
         if isinstance(keys, str | bytes):
             raise TypeError("keys is a collection of keys or a mapping; wrap a single key: {key}")
         if isinstance(keys, Mapping):
-            self.table = {str(key).encode(): value for key, value in keys.items()}
+            self.table = MappingProxyType({str(key).encode(): value for key, value in keys.items()})
         elif callable(keys):
             self.lookup = keys
         else:
             # A collection of keys: each key is its own principal.
-            self.table = {str(key).encode(): str(key) for key in keys}
+            self.table = MappingProxyType({str(key).encode(): str(key) for key in keys})
         self.maybe_async = self.lookup is not None
+        #: Whole header values that `check` would map to a principal, for one lookup with
+        #: no slicing or stripping: each key as sent in the canonical form (``Bearer`` as
+        #: written, no surrounding space). Anything else misses and goes through `check`.
+        self.exact: Mapping[bytes | None, Any] = MappingProxyType({})
+        if self.table is not None:
+            head = b"" if scheme is None else f"{scheme} ".encode("ascii")
+            self.exact = MappingProxyType(
+                {
+                    head + key: principal
+                    for key, principal in self.table.items()
+                    if key and key == key.strip() and principal is not None
+                }
+            )
         #: ``WWW-Authenticate`` on a 401 for a request without credentials.
         self.challenge = challenge
         #: ``WWW-Authenticate`` on a 401 for credentials that were refused.

@@ -64,9 +64,11 @@ class Exchange:
         """Pass a message on, adding the request id to the response's headers."""
         # A plain method handing back the server's awaitable: one coroutine fewer per
         # message than an ``async def`` wrapper, on every response.
-        if self.answered:
-            return _nothing()  # the layer has answered; the app's late messages go nowhere
-        if not self.started and message["type"] == "http.response.start":
+        if self.started:
+            if self.answered:
+                return _nothing()  # the layer has answered; the app's late messages go nowhere
+            return self.send_(message)
+        if message["type"] == "http.response.start":
             self.started = True
             raw = message.get("headers") or ()
             key = self.layer._rid_key

@@ -30,21 +30,29 @@ the same).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from binascii import hexlify
+from collections.abc import Iterable, Mapping
+from random import getrandbits
 from typing import Any, Final
 
 from .._catalog import Catalog
 from .._state import Limit, Store, open_store
-from ._auth import MISSING, Authenticator, AuthRequest, HeaderAuth
+from ._answers import Answers, Authorize
+from ._auth import MISSING, Authenticator, HeaderAuth
 from ._client_ip import ClientAddress
-from ._exceptions import Bare, map_exception
 from ._exchange import Exchange
 from ._glossary import Glossary
 from ._limits import OnStoreError, StateGuards, Ticket
-from ._media import MediaSet, accepts_any, body_length, media_type, new_request_id, sane_request_id
+from ._media import (
+    MediaSet,
+    accepted,
+    body_length,
+    new_request_id,
+    readable,
+    sane_request_id,
+)
 from ._respond import Responder
 from ._routing import Policy, build_router, check_limit, shared_media_set
 from ._rules import (
@@ -59,20 +67,14 @@ from ._types import ASGIApp, Cost, IdempotencyMode, KeyBy, Receive, RouteOptions
 
 __all__ = ["ErrorLayer"]
 
-#: ``authorize(principal, method, path) -> bool``, sync or async.
-Authorize = Callable[[Any, str, str], "bool | Awaitable[bool]"]
-
-_MAINTENANCE_RETRY: Final = 60.0
-_ACCEPT_CACHE_SIZE: Final = 512
 _CONTENT_LENGTH: Final = b"content-length"
 _TRANSFER_ENCODING: Final = b"transfer-encoding"
 _CONTENT_TYPE: Final = b"content-type"
 _ACCEPT: Final = b"accept"
-_ACCEPT_LANGUAGE: Final = b"accept-language"
 _PREFLIGHT: Final = b"access-control-request-method"
 
 
-class ErrorLayer:
+class ErrorLayer(Answers):
     """Wrap an ASGI app so that every error it or the layer gives is the catalog's.
 
     Args:
@@ -264,10 +266,13 @@ class ErrorLayer:
             self._owns_store = self._owns_store or store is None
         self._auth = auth
         self._header_auth = auth if isinstance(auth, HeaderAuth) else None
-        #: A ready-made authenticator whose lookup is a dict, checked inline.
+        #: A ready-made authenticator whose lookup is a dict, checked inline; exactly a
+        #: HeaderAuth, since a subclass may refuse in `check` what the table lets in.
         self._fast_auth = (
             self._header_auth
-            if self._header_auth is not None and not self._header_auth.maybe_async
+            if type(auth) is HeaderAuth
+            and self._header_auth is not None
+            and not self._header_auth.maybe_async
             else None
         )
         self._challenge: str | None = getattr(auth, "challenge", None)
@@ -275,6 +280,7 @@ class ErrorLayer:
         if glossary is not None and (not glossary.startswith("/") or not glossary.strip("/")):
             raise ValueError(f"expected the glossary's path like '/errors', got {glossary!r}")
         self._glossary = None if glossary is None else Glossary(self.catalog, glossary)
+        self._glossary_path = None if self._glossary is None else self._glossary.path
 
     def __repr__(self) -> str:
         return f"<ErrorLayer {self.catalog.name!r} around {self.app!r}>"
@@ -303,26 +309,30 @@ class ErrorLayer:
         return router is not None and any(policy.state is not None for policy in router.policies())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The success path is written for speed: locals over attributes, lookups inline,
+        # no call that a dict lookup can replace. Every refusal leaves it at once.
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         # The one pass over the request headers; every guard below reads this dict.
         headers: dict[bytes, bytes] = dict(scope["headers"])
         rid = headers.get(self._rid_key)
-        if rid is None or not sane_request_id(rid):
+        if rid is None:
+            # `new_request_id`, inline: a call costs as much as the id.
+            rid = hexlify(getrandbits(128).to_bytes(16, "big"))
+        elif not sane_request_id(rid):
             rid = new_request_id()
         path: str = scope["path"]
         method: str = scope["method"]
 
-        glossary = self._glossary
         # One startswith for every request; the exact test only for paths that begin alike.
-        if (
-            glossary is not None
-            and path.startswith(glossary.path)
-            and (path == glossary.path or path.startswith(glossary.prefix))
-        ):
-            await self._serve_glossary(glossary, send, path, method, headers, rid)
-            return
+        glossary_path = self._glossary_path
+        if glossary_path is not None and path.startswith(glossary_path):
+            glossary = self._glossary
+            assert glossary is not None
+            if path == glossary_path or path.startswith(glossary.prefix):
+                await self._serve_glossary(glossary, send, path, method, headers, rid)
+                return
         if self.maintenance and not self._open_in_maintenance(path, method):
             await self._refuse(send, "maintenance", rid, headers, method)
             return
@@ -330,7 +340,15 @@ class ErrorLayer:
         policy = self._default
         router = self._router
         if router is not None:
-            leaf = router.match(path)
+            # Router.match, its two lookups inline (a literal path; a literal head and one
+            # parameter), its tree walk only when both miss.
+            leaf = router.static.get(path)
+            if leaf is None and router.dynamic:
+                head, _, tail = path.rpartition("/")
+                if tail:
+                    leaf = router.tails.get(head)
+                if leaf is None:
+                    leaf = router.walk(path)
             if leaf is not None:
                 found = leaf.methods.get(method)
                 if found is not None:
@@ -354,18 +372,22 @@ class ErrorLayer:
         if self._auth is not None and not policy.public and not preflight:
             header_auth = self._fast_auth
             if header_auth is not None:
-                # A ready-made authenticator with its keys in a dict: one lookup, no user code.
-                principal = header_auth.check(headers.get(header_auth.header))
-                if principal is None or principal is MISSING:
-                    missing = principal is MISSING
-                    await self._unauthenticated(
-                        header_auth.challenge if missing else header_auth.invalid_challenge,
-                        send,
-                        headers,
-                        rid,
-                        method,
-                    )
-                    return
+                # A ready-made authenticator with its keys in a dict: one lookup, no user
+                # code; a value not in its canonical form goes through `check`.
+                raw_credential = headers.get(header_auth.header)
+                principal = header_auth.exact.get(raw_credential)
+                if principal is None:
+                    principal = header_auth.check(raw_credential)
+                    if principal is None or principal is MISSING:
+                        missing = principal is MISSING
+                        await self._unauthenticated(
+                            header_auth.challenge if missing else header_auth.invalid_challenge,
+                            send,
+                            headers,
+                            rid,
+                            method,
+                        )
+                        return
             else:
                 principal = await self._call_auth(scope, send, headers, rid, method)
                 if principal is None:
@@ -381,10 +403,11 @@ class ErrorLayer:
                 state["principal"] = principal
 
         limit = policy.max_body
-        length_value = headers.get(_CONTENT_LENGTH)
-        chunked = headers.get(_TRANSFER_ENCODING)
+        length: int | None = None
         # Most requests (GET, HEAD, DELETE) say neither: two lookups and they are through.
-        if length_value is not None or chunked is not None:
+        if _CONTENT_LENGTH in headers or _TRANSFER_ENCODING in headers:
+            length_value = headers.get(_CONTENT_LENGTH)
+            chunked = headers.get(_TRANSFER_ENCODING)
             length = body_length(length_value)
             if (
                 (length is not None and length > 0)
@@ -392,22 +415,22 @@ class ErrorLayer:
                 or (chunked is not None and b"chunked" in chunked.lower())
             ):
                 content_type = headers.get(_CONTENT_TYPE)
-                if content_type is None or media_type(content_type) not in policy.body_types:
+                if content_type is None or not (
+                    policy.body_types.type_cache.get(content_type)
+                    or readable(policy.body_types, content_type)
+                ):
                     await self._refuse(send, "unsupported_media_type", rid, headers, method)
                     return
-        else:
-            length = None
         accept = headers.get(_ACCEPT)
         if accept is not None:
             produces = policy.produces
             allowed = produces.accept_cache.get(accept)
             if allowed is None:
-                allowed = _accepts(produces, accept)
+                allowed = accepted(produces, accept)
             if not allowed:
                 await self._refuse(send, "not_acceptable", rid, headers, method, primary=True)
                 return
-
-        if limit is not None and length is not None and length > limit:
+        if length is not None and limit is not None and length > limit:
             given = (("limit", limit),)
             await self._refuse(send, "payload_too_large", rid, headers, method, given=given)
             return
@@ -416,7 +439,6 @@ class ErrorLayer:
         exchange = Exchange(self, receive, send, rid, headers, method, limit)
         if limit is not None:
             receive = exchange.receive
-        ticket: Ticket | None = None
         rules = policy.state
         # Guards 7 and 8; routes without limits never get here. CORS preflights carry no
         # credentials and change nothing: they are not counted.
@@ -424,13 +446,42 @@ class ErrorLayer:
             guards = self._guards
             assert guards is not None
             rate = rules.rate
-            if rate is not None and not await guards.rate(rate, exchange, scope):
+            if (
+                rate is not None
+                # Most limited requests are admitted without awaiting (a memory store).
+                and not guards.admitted(rate, exchange, scope)
+                and not await guards.rate(rate, exchange, scope)
+            ):
                 return
             if rules.holds:
-                ticket = await guards.enter(rules, exchange, scope, receive)
-                if ticket is None:
-                    return
-                receive = ticket.receive
+                await self._run_holding(rules, exchange, scope, receive)
+                return
+        if self.deadline is not None:
+            await self._run_holding(None, exchange, scope, receive)
+            return
+        # The app, as most routes run it: nothing held, no deadline.
+        try:
+            await self.app(scope, receive, exchange.send)
+        except Exception as exc:
+            if await self._app_failed(exc, exchange, None):
+                raise
+            return
+        if not exchange.started:
+            await self._no_response(exchange)
+
+    async def _run_holding(
+        self, rules: StateRules | None, exchange: Exchange, scope: Scope, receive: Receive
+    ) -> None:
+        """The app, for a route with concurrency or idempotency (``rules``) or a deadline:
+        what is held goes back however the request ends, and an overrun is cancelled."""
+        ticket: Ticket | None = None
+        if rules is not None:
+            guards = self._guards
+            assert guards is not None
+            ticket = await guards.enter(rules, exchange, scope, receive)
+            if ticket is None:
+                return
+            receive = ticket.receive
         # The layer's own answers from here on go through the exchange too, so they carry
         # what it adds (RateLimit headers) and an idempotency recorder sees them.
         send = exchange.send
@@ -444,42 +495,11 @@ class ErrorLayer:
                     async with timer:
                         await self.app(scope, receive, send)
             except Exception as exc:
-                if exchange.answered:
-                    # The app failed because the layer cut its body off; that is answered.
-                    self.logger.debug(
-                        "request %s: the app ended after a 413", rid.decode(), exc_info=exc
-                    )
-                    return
-                timed_out = timer is not None and timer.expired() and isinstance(exc, TimeoutError)
-                if exchange.started:
-                    self.logger.error(
-                        "request %s: %s after the response started; closing the connection",
-                        rid.decode(),
-                        "deadline passed" if timed_out else "the app failed",
-                        exc_info=exc,
-                        extra={"request_id": rid.decode()},
-                    )
+                if await self._app_failed(exc, exchange, timer):
                     raise
-                if _client_gone(exc):
-                    # The client left mid-request (Starlette's ClientDisconnect): nobody is
-                    # there to answer, and nothing failed on our side. No 500, no traceback.
-                    self.logger.info("request %s: the client went away", rid.decode())
-                    return
-                if timed_out:
-                    self.logger.warning(
-                        "request %s: cancelled after %ss", rid.decode(), self.deadline
-                    )
-                    await self._refuse(send, "timeout", rid, headers, method)
-                else:
-                    await self._answer_exception(exc, send, headers, rid, method)
                 return
             if not exchange.started:
-                self.logger.error(
-                    "request %s: the app returned without a response",
-                    rid.decode(),
-                    extra={"request_id": rid.decode()},
-                )
-                await self._refuse(send, "internal", rid, headers, method)
+                await self._no_response(exchange)
         finally:
             if ticket is not None:
                 # Leases and unfinished idempotency keys go back however the request ended.
@@ -492,184 +512,3 @@ class ErrorLayer:
             return False
         policy = router.policy(path, method)
         return policy is not None and not policy.maintenance
-
-    # -- answers ---------------------------------------------------------------------------
-
-    async def _answer_exception(
-        self, exc: Exception, send: Send, headers: dict[bytes, bytes], rid: bytes, method: str
-    ) -> None:
-        language = _text(headers.get(_ACCEPT_LANGUAGE))
-        try:
-            answer = map_exception(exc, self._responder, rid.decode(), language)
-        except Exception:
-            self.logger.exception("request %s: mapping %s failed", rid.decode(), type(exc).__name__)
-            answer = None
-        if answer is None:
-            # Logged once, here, with the traceback; the client learns only the request id.
-            self.logger.error(
-                "request %s: unhandled %s",
-                rid.decode(),
-                type(exc).__name__,
-                exc_info=exc,
-                extra={"request_id": rid.decode()},
-            )
-            await self._refuse(send, "internal", rid, headers, method)
-        elif isinstance(answer, Bare):
-            await self._send_bare(send, answer.status, answer.headers, rid)
-        else:
-            start, body = self._responder.messages(
-                answer, accept=_text(headers.get(_ACCEPT)), head=method == "HEAD"
-            )
-            await send(start)
-            await send(body)
-
-    async def _refuse(
-        self,
-        send: Send,
-        condition: str,
-        rid: bytes,
-        headers: dict[bytes, bytes],
-        method: str,
-        extra: tuple[tuple[str, str], ...] = (),
-        *,
-        given: tuple[tuple[str, Any], ...] = (),
-        primary: bool = False,
-    ) -> None:
-        """Answer with the catalog's entry for ``condition``."""
-        start, body = self._responder.answer(
-            condition,
-            rid,
-            None if primary else headers.get(_ACCEPT),
-            headers.get(_ACCEPT_LANGUAGE),
-            extra=extra,
-            given=given,
-            default_retry_after=_MAINTENANCE_RETRY if condition == "maintenance" else None,
-            head=method == "HEAD",
-        )
-        await send(start)
-        await send(body)
-
-    async def _send_bare(
-        self, send: Send, status: int, extra: Mapping[str, str], rid: bytes
-    ) -> None:
-        """A response without a body (204 to OPTIONS, a framework's 304)."""
-        raw = self._responder.raw_headers(extra.items())
-        if status == 205:
-            # 204 and 304 must not say Content-Length: 0 (a 304's would describe the GET).
-            raw.append((b"content-length", b"0"))
-        raw.append((self._rid_key, rid))
-        await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": b""})
-
-    # -- authentication --------------------------------------------------------------------
-
-    async def _call_auth(
-        self, scope: Scope, send: Send, headers: dict[bytes, bytes], rid: bytes, method: str
-    ) -> Any:
-        """Run an authenticator that calls user code; the principal, or None if refused."""
-        assert self._auth is not None
-        challenge = self._challenge
-        header_auth = self._header_auth
-        try:
-            if header_auth is not None:
-                principal = header_auth.check(headers.get(header_auth.header))
-                if principal is MISSING:
-                    principal = None
-                else:
-                    challenge = header_auth.invalid_challenge
-            else:
-                principal = self._auth(AuthRequest(scope, headers))
-            if inspect.isawaitable(principal):
-                principal = await principal
-        except Exception as exc:
-            await self._answer_exception(exc, send, headers, rid, method)
-            return None
-        if principal is None:
-            await self._unauthenticated(challenge, send, headers, rid, method)
-        return principal
-
-    async def _authorized(
-        self,
-        principal: Any,
-        send: Send,
-        headers: dict[bytes, bytes],
-        rid: bytes,
-        method: str,
-        path: str,
-    ) -> bool:
-        assert self._authorize is not None
-        try:
-            allowed = self._authorize(principal, method, path)
-            if inspect.isawaitable(allowed):
-                allowed = await allowed
-        except Exception as exc:
-            await self._answer_exception(exc, send, headers, rid, method)
-            return False
-        if not allowed:
-            hidden = "unknown_route" if self.hide_forbidden else "forbidden"
-            await self._refuse(send, hidden, rid, headers, method)
-        return bool(allowed)
-
-    async def _unauthenticated(
-        self,
-        challenge: str | None,
-        send: Send,
-        headers: dict[bytes, bytes],
-        rid: bytes,
-        method: str,
-    ) -> None:
-        extra: tuple[tuple[str, str], ...] = ()
-        # WWW-Authenticate belongs to 401 only; a catalog may answer 403 (wetransfer).
-        if challenge and self._responder.specs["unauthenticated"].status == 401:
-            extra = (("WWW-Authenticate", challenge),)
-        await self._refuse(send, "unauthenticated", rid, headers, method, extra)
-
-    # -- the glossary ----------------------------------------------------------------------
-
-    async def _serve_glossary(
-        self,
-        glossary: Glossary,
-        send: Send,
-        path: str,
-        method: str,
-        headers: dict[bytes, bytes],
-        rid: bytes,
-    ) -> None:
-        if method not in ("GET", "HEAD"):
-            allow = (("Allow", "GET, HEAD"),)
-            await self._refuse(send, "method_not_allowed", rid, headers, method, allow)
-            return
-        page = glossary.page(path, _text(headers.get(_ACCEPT)))
-        if page is None:
-            await self._refuse(send, "unknown_route", rid, headers, method)
-            return
-        raw = [
-            (b"content-type", page.content_type),
-            (b"content-length", str(len(page.body)).encode()),
-            (b"vary", b"accept"),
-            (self._rid_key, rid),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": raw})
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else page.body})
-
-
-#: Exceptions frameworks raise when the client disconnected, matched by class name (the
-#: layer imports no framework).
-_DISCONNECTS: Final = frozenset({"ClientDisconnect", "ClientDisconnected"})
-
-
-def _client_gone(exc: Exception) -> bool:
-    return any(cls.__name__ in _DISCONNECTS for cls in type(exc).__mro__)
-
-
-def _text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("latin-1")
-
-
-def _accepts(produces: MediaSet, accept: bytes) -> bool:
-    """Whether ``accept`` allows any of ``produces``, parsed once and cached by raw value."""
-    cache = produces.accept_cache
-    if len(cache) >= _ACCEPT_CACHE_SIZE:
-        cache.clear()
-    allowed = cache[accept] = accepts_any(accept.decode("latin-1"), produces)
-    return allowed

@@ -27,11 +27,21 @@ import asyncio
 import hashlib
 import math
 from collections.abc import Awaitable, Callable, Coroutine
+from math import ceil
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .._errors import StoreError
 from .._problem import FieldError
-from .._state import Decision, InFlight, Lease, Mismatch, Replay, Started, fingerprint
+from .._state import (
+    Decision,
+    InFlight,
+    Lease,
+    MemoryStore,
+    Mismatch,
+    Replay,
+    Started,
+    fingerprint,
+)
 from ._auth import AuthRequest
 from ._client_ip import ClientAddress
 from ._idempotency import Recorder, parse_key, read_body, replay_messages, replaying
@@ -129,6 +139,18 @@ class StateGuards:
             self.lock_ttl = layer.deadline + _LOCK_MARGIN
         #: The store is failing: logged once when it started, once when it ends.
         self.down = False
+        #: The store, when `admitted` may decide in it without awaiting: exactly a
+        #: MemoryStore whose `decide` nobody replaced (a subclass or a wrapper set on the
+        #: instance, for metrics or a deny-list, must see every decision), and no legacy
+        #: headers to add.
+        self.memory = (
+            store
+            if type(store) is MemoryStore
+            and "decide" not in getattr(store, "__dict__", {})
+            and not legacy_headers
+            else None
+        )
+        self.by_principal = rate_key == "principal"
 
     # -- whom a limit counts -----------------------------------------------------------
 
@@ -236,6 +258,40 @@ class StateGuards:
 
     # -- 7a: rate limits ---------------------------------------------------------------
 
+    def admitted(self, rate: RateRule, exchange: Exchange, scope: Any) -> bool:
+        """Guard 7's common case decided without awaiting: True when a memory store admitted
+        the request under the rule's one GCRA limit (``RateLimit`` headers set on the
+        exchange). False when the request must go to `rate`: another store, other limits,
+        a key that is not a plain principal, or a refusal (which consumed nothing, so
+        `rate` deciding afresh is the same as deciding once).
+
+        The numbers and headers are `rate`'s for the same decision; the tests compare them.
+        """
+        memory = self.memory
+        limit = rate.single
+        if memory is None or limit is None:
+            return False
+        if self.by_principal:
+            state = scope.get("state")
+            principal = state.get("principal") if type(state) is dict else None
+            # `who`, inline, for a str principal short enough not to be hashed.
+            if type(principal) is not str or len(principal) > _MAX_WHO - 2:
+                return False
+            key = f"{rate.key}p:{principal}"
+        elif self.rate_key == "ip":
+            key = f"{rate.key}{self.who('ip', scope, exchange.headers)}"
+        else:
+            return False
+        admitted = memory._admit(key, limit, rate.cost)  # type: ignore[arg-type]
+        if admitted is None:
+            return False
+        remaining, reset = admitted
+        current = b"%s%d;t=%d" % (rate.prefixes[0], remaining, ceil(reset))
+        exchange.extra = [rate.policy_header, (b"ratelimit", current)]
+        if self.down:
+            self.recovered()
+        return True
+
     async def rate(self, rate: RateRule, exchange: Exchange, scope: Any) -> bool:
         """Guard 7's rate limits: True to go on (with ``RateLimit`` headers set on the
         exchange), False when answered."""
@@ -296,7 +352,7 @@ class StateGuards:
                 % (prefix, max(s.remaining, 0), _whole(s.reset if s.allowed else s.retry_after))
                 for prefix, s in zip(rate.prefixes, states, strict=True)
             )
-        headers = [(b"ratelimit-policy", rate.policy), (b"ratelimit", current)]
+        headers = [rate.policy_header, (b"ratelimit", current)]
         if self.legacy_headers:
             tightest = decision.tightest
             assert tightest is not None

@@ -15,11 +15,14 @@ from typing import Final
 from .._negotiation import parse_accept
 
 __all__ = [
+    "CACHE_SIZE",
     "MediaSet",
+    "accepted",
     "accepts_any",
     "body_length",
     "media_type",
     "new_request_id",
+    "readable",
     "sane_request_id",
 ]
 
@@ -73,11 +76,13 @@ class MediaSet:
     """A set of media types that may name families (``image/*``) or anything (``*/*``).
 
     Used both for what a route reads (``body_types``, for 415) and what it answers in
-    (``produces``, for 406). Equal sets share one ``accept_cache``, which maps raw ``Accept``
-    values to whether they allow any of the set.
+    (``produces``, for 406). Equal sets share their caches: ``accept_cache`` maps raw
+    ``Accept`` values to whether they allow any of the set, ``type_cache`` raw
+    ``Content-Type`` values to whether their media type is in it. The layer bounds both
+    (`accepted`, `readable`).
     """
 
-    __slots__ = ("accept_cache", "any", "exact", "families")
+    __slots__ = ("accept_cache", "any", "exact", "families", "type_cache")
 
     def __init__(self, types: Iterable[str]) -> None:
         exact: set[str] = set()
@@ -95,6 +100,7 @@ class MediaSet:
         self.families: frozenset[str] = frozenset(families)
         self.any = "*" in families
         self.accept_cache: dict[bytes, bool] = {}
+        self.type_cache: dict[bytes, bool] = {}
 
     def key(self) -> tuple[frozenset[str], frozenset[str]]:
         """What makes two sets equal (for sharing caches between routes)."""
@@ -107,6 +113,34 @@ class MediaSet:
 
     def __repr__(self) -> str:
         return f"MediaSet({sorted(self.exact | {f'{kind}/*' for kind in self.families})})"
+
+
+#: Entries a MediaSet's caches hold before they start afresh: a flood of distinct header
+#: values costs a parse each, never memory.
+CACHE_SIZE: Final = 512
+#: The longest header value kept in a cache, in bytes: the caches hold at most 256 KiB.
+CACHED_LENGTH: Final = 512
+
+
+def accepted(produces: MediaSet, accept: bytes) -> bool:
+    """Whether ``accept`` allows any of ``produces``; parsed once, cached by raw value (the
+    layer looks in ``accept_cache`` itself and calls this on a miss)."""
+    return _remember(produces.accept_cache, accept, accepts_any(accept.decode("latin-1"), produces))
+
+
+def readable(body_types: MediaSet, content_type: bytes) -> bool:
+    """Whether ``content_type`` names one of ``body_types``; cached by raw value (the layer
+    looks in ``type_cache`` itself and calls this on a miss)."""
+    return _remember(body_types.type_cache, content_type, media_type(content_type) in body_types)
+
+
+def _remember(cache: dict[bytes, bool], value: bytes, answer: bool) -> bool:
+    if len(value) > CACHED_LENGTH:
+        return answer  # real values are short; long ones would make the bound megabytes
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()  # a flood of distinct values costs a parse each, never memory
+    cache[value] = answer
+    return answer
 
 
 def accepts_any(accept: str, offered: MediaSet) -> bool:

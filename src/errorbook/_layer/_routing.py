@@ -73,15 +73,19 @@ class _Node:
 class Router:
     """Finds the Leaf for a path, or None."""
 
-    __slots__ = ("_dynamic", "_root", "_static", "_tails", "open_in_maintenance")
+    __slots__ = ("_root", "dynamic", "open_in_maintenance", "static", "tails")
 
     def __init__(
         self, static: dict[str, Leaf], tails: dict[str, Leaf], root: _Node, dynamic: bool
     ) -> None:
-        self._static = static
-        self._tails = tails
+        #: Fully literal patterns by path, and patterns ending in their only parameter by
+        #: the literal head before it: `match`'s first two lookups, which the layer also
+        #: does inline on every request before calling `walk`.
+        self.static = static
+        self.tails = tails
         self._root = root
-        self._dynamic = dynamic
+        #: Whether any pattern has a parameter (else `static` alone decides).
+        self.dynamic = dynamic
         #: Whether any route stays open in maintenance mode; when none does, maintenance
         #: answers without matching the path.
         leaves = [*static.values(), *tails.values(), *_leaves(root)]
@@ -93,7 +97,7 @@ class Router:
 
     def policies(self) -> list[Policy]:
         """Every policy in the table (to learn, once, whether any route needs a store)."""
-        leaves = [*self._static.values(), *self._tails.values(), *_leaves(self._root)]
+        leaves = [*self.static.values(), *self.tails.values(), *_leaves(self._root)]
         return [
             policy
             for leaf in leaves
@@ -112,17 +116,21 @@ class Router:
 
     def match(self, path: str) -> Leaf | None:
         """The route whose pattern matches ``path`` (the decoded path, as ASGI gives it)."""
-        leaf = self._static.get(path)
-        if leaf is not None or not self._dynamic:
+        leaf = self.static.get(path)
+        if leaf is not None or not self.dynamic:
             return leaf
         # The commonest shape, literals then one parameter (/v1/trackers/{id}), by its literal
         # head. The tree would pick the same route: it prefers literals at every level, and a
         # literal last segment would make a fully literal pattern, found above.
         head, _, tail = path.rpartition("/")
         if tail:
-            leaf = self._tails.get(head)
+            leaf = self.tails.get(head)
             if leaf is not None:
                 return leaf
+        return self.walk(path)
+
+    def walk(self, path: str) -> Leaf | None:
+        """The tree walk of `match`, for a path neither of its lookups found."""
         parts = path.split("/")
         if parts[0]:
             return None

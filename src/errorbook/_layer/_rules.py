@@ -50,6 +50,20 @@ class RateRule:
     policy: bytes
     prefixes: tuple[bytes, ...]
     key: str
+    #: The only limit, when it is GCRA and the cost a fixed number: the case a memory
+    #: store admits without awaiting (`StateGuards.admitted`). None otherwise.
+    single: Limit | None = field(init=False)
+    #: ``RateLimit-Policy`` as a header pair, the same on every response.
+    policy_header: tuple[bytes, bytes] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "policy_header", (b"ratelimit-policy", self.policy))
+        single = None
+        if len(self.limits) == 1 and isinstance(self.cost, int):
+            limit = self.limits[0]
+            if type(limit) is Limit and limit.algorithm == "gcra":
+                single = limit
+        object.__setattr__(self, "single", single)
 
     @property
     def capacity(self) -> int:

@@ -34,6 +34,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from itertools import count
 from typing import Any
 
 from ._algorithms import ALGORITHM_FUNCTIONS
@@ -87,7 +88,8 @@ class MemoryStore:
         # key -> (expires at in µs, state). Order: least recently written first.
         self._entries: OrderedDict[str, tuple[int, Any]] = OrderedDict()
         self._records: OrderedDict[str, _Record] = OrderedDict()
-        self._writes = 0
+        #: Counts writes (from 1): every _SWEEP_EVERY-th runs the sweep.
+        self._writes = count(1)
 
     def __repr__(self) -> str:
         return f"<MemoryStore {len(self._entries)}/{self.max_keys} keys>"
@@ -158,7 +160,7 @@ class MemoryStore:
         ):
             check_decide(key, (limit,), cost)  # raises the precise error
         now = int(self._clock() * _US)
-        name = key + "\x1f" + limit.key
+        name = f"{key}\x1f{limit.key}"
         entry = self._entries.get(name)
         interval = limit.interval_us
         tau = limit.burst * interval
@@ -175,6 +177,38 @@ class MemoryStore:
         state = LimitState(limit, False, (tau - tat + now) // interval, (tat - now) / _US, retry)
         return Decision(False, cost, (state,))
 
+    def _admit(self, key: str, limit: Limit, cost: int) -> tuple[int, float] | None:
+        """The admitting half of `_gcra`, for the layer: ``(remaining, reset)`` when one GCRA
+        limit admits ``cost`` (consumed), None when it refuses (nothing changes; ask
+        `decide` for the refusal's numbers).
+
+        The same arithmetic as `_gcra` without the Decision it builds, since an admitted
+        request needs only the two numbers of its ``RateLimit`` header. The caller has
+        checked ``key`` (a non-empty str) and ``cost`` (an int from 0 to the capacity).
+        """
+        now = int(self._clock() * _US)
+        name = f"{key}\x1f{limit.key}"
+        entries = self._entries
+        entry = entries.get(name)
+        interval = limit.interval_us
+        tat = entry[1] if entry is not None and entry[1] > now else now
+        new = tat + cost * interval
+        tau = limit.burst * interval
+        if new - tau > now:
+            return None
+        if cost:
+            # `_put`, inline.
+            if entry is None:
+                if len(entries) >= self.max_keys:
+                    entries.popitem(last=False)
+                entries[name] = (new, new)
+            else:
+                entries[name] = (new, new)
+                entries.move_to_end(name)
+            if not next(self._writes) & (_SWEEP_EVERY - 1):
+                self._sweep(now)
+        return (tau - new + now) // interval, (new - now) / _US
+
     def _put(self, name: str, entry: object, expires: int, state: Any, now: int) -> None:
         """Store an entry last in line; ``entry`` is what ``get`` found (None: a new key)."""
         entries = self._entries
@@ -183,8 +217,7 @@ class MemoryStore:
         entries[name] = (expires, state)
         if entry is not None:
             entries.move_to_end(name)
-        self._writes += 1
-        if not self._writes & (_SWEEP_EVERY - 1):
+        if not next(self._writes) & (_SWEEP_EVERY - 1):
             self._sweep(now)
 
     def _sweep(self, now: int) -> None:
