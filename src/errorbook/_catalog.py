@@ -230,10 +230,12 @@ class Catalog:
         """The exception class a client raises for entry ``key``: ``except
         catalog.exception("validation_error")`` catches exactly that error.
 
-        The class is made once per process for each catalog name, key, code and status, so
-        catalogs loaded twice (in two modules, say) hand out the same class, and ``except``,
-        which compares classes by identity, still catches. httpx is imported here, on first
-        use, so that ``import errorbook`` stays free of it.
+        One class is made for each catalog name and entry content (every field of the
+        entry), so catalogs loaded twice (in two modules, say) hand out the same class, and
+        ``except``, which compares classes by identity, still catches; an entry that differs
+        in anything (status, code, ``retry``...) gets a class of its own. The catalog keeps
+        the classes it handed out alive; once no catalog or caller uses one, it is freed.
+        httpx is imported here, on first use, so that ``import errorbook`` stays free of it.
 
         Raises:
             UnknownEntryError: no entry has that key.

@@ -4,13 +4,16 @@ every catalog entry, the same object however many times a catalog is loaded."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import threading
+import weakref
 from typing import Any
 
 import httpx
 import pytest
 
 from errorbook import Catalog, FieldError, Problem, UnknownEntryError, profile_names
+from errorbook.client import _errors
 from errorbook.client._errors import (
     Attempt,
     CircuitOpenError,
@@ -118,6 +121,23 @@ class TestProblemError:
         )
         assert str(self._error(request_id=None, code=50035, message="m")) == "400 50035: m"
 
+    def test_str_is_one_bounded_line(self) -> None:
+        """What the body said reaches str() as one line of bounded length: newlines and
+        other controls cannot forge log records, a huge message is cut with an ellipsis;
+        the message itself stays whole, as data."""
+        message = "x" * 900_000 + "\nERROR root: forged line"
+        error = self._error(
+            code="bad\r\ncode\x1b[31m", message=message, request_id="r1\r\nINFO forged"
+        )
+        text = str(error)
+        assert text.isprintable()
+        assert len(text) < 900
+        assert text.startswith("400 bad code\ufffd[31m: xxx")
+        assert "\u2026 [request id r1 INFO forged]" in text
+        assert error.message == message
+        short = self._error(message="line one\n\tline two\u202e", request_id=None)
+        assert str(short) == "400 validation_error: line one line two\ufffd"
+
     def test_unparsed_body_says_so(self) -> None:
         """An answer no format read is marked unparsed, keeps the snippet, and its str()
         does not pretend the server sent a code."""
@@ -210,6 +230,47 @@ class TestTypedClasses:
         assert other_status.exception("sold_out") is not one
         assert other_code.exception("sold_out") is not one
         assert _catalog("Other API", sold_out=base).exception("sold_out") is not one
+
+    def test_an_entry_differing_in_anything_else_is_a_different_error(self) -> None:
+        """Same catalog name, key, code and status, but another retry hint or title: a class
+        of its own, whose spec is its own catalog's entry, not the first one's."""
+        base = {"status": 503, "message": "It is busy.", "retry": "after"}
+        first = _catalog("Busy API", busy=base)
+        other_retry = _catalog("Busy API", busy={**base, "retry": "never"})
+        other_title = _catalog("Busy API", busy={**base, "title": "Busy elsewhere"})
+        for catalog in (first, other_retry, other_title):
+            assert catalog.exception("busy").spec == catalog["busy"]
+            assert catalog.errors.BusyError is catalog.exception("busy")
+        assert other_retry.exception("busy") is not first.exception("busy")
+        assert other_title.exception("busy") is not first.exception("busy")
+        assert _catalog("Busy API", busy=dict(base)).exception("busy") is first.exception("busy")
+
+    def test_dropped_catalogs_do_not_keep_their_classes(self) -> None:
+        """A process that loads catalog after catalog (one per tenant, say) frees each one's
+        classes with it: the process-wide cache does not grow."""
+        gc.collect()
+        before = len(_errors._CLASSES)
+        refs = []
+        for number in range(2000):
+            catalog = _catalog(f"Tenant {number}")
+            refs.append(weakref.ref(catalog.exception("out_of_stock")))
+            assert catalog.errors.OutOfStockError is refs[-1]()
+        del catalog
+        gc.collect()
+        assert len(_errors._CLASSES) <= before
+        assert all(ref() is None for ref in refs)
+
+    def test_a_live_catalog_keeps_its_classes(self) -> None:
+        """While a catalog lives, its classes do, so a later load still gets the same one;
+        a class a caller holds (in an ``except``) outlives the catalog it came from."""
+        catalog = _catalog("Kept API")
+        ref = weakref.ref(catalog.exception("out_of_stock"))
+        gc.collect()
+        assert ref() is not None
+        assert ref() is _catalog("Kept API").exception("out_of_stock")
+        held = _catalog("Held API").exception("out_of_stock")
+        gc.collect()
+        assert _catalog("Held API").errors.OutOfStockError is held
 
     def test_unknown_key(self) -> None:
         """A key the catalog lacks is a lookup error naming it, not a silent base class."""

@@ -1,7 +1,8 @@
 """The server's wait hints: Retry-After in both forms, RateLimit, RateLimit-Reset, the body.
 
-Every value a server sends is foreign data: malformed, negative, non-finite or absurd values
-must be ignored, never raised and never obeyed.
+Every value a server sends is foreign data: malformed, negative or non-numeric values must
+be ignored, never raised and never obeyed; a well-formed wait past `MAX_HINT` reads as
+``math.inf`` (longer than the client waits), so the transport stops instead of retrying.
 """
 
 from __future__ import annotations
@@ -63,8 +64,6 @@ class TestRetryAfter:
             ".5",
             "5 seconds",
             "1, 2",  # two Retry-After fields joined
-            "9" * 400,  # past the float range
-            "86401",  # more than a day
             "Wed, 32 Oct 2015 07:28:00 GMT",
             "Wed, 21 Oct 99999 07:28:00 GMT",
             "\x00\r\n",
@@ -99,8 +98,16 @@ class TestRetryAfter:
         assert retry_after("Tuesday, 14-Nov-23 22:13:50 GMT", now=NOW) == 30.0
         assert retry_after("Tue Nov 14 22:13:50 2023", now=NOW) == 30.0
 
-    def test_date_more_than_a_day_away_is_ignored(self) -> None:
-        assert retry_after(http_date(NOW + MAX_HINT + 60), now=NOW) is None
+    def test_date_more_than_a_day_away_is_too_long(self) -> None:
+        """Not ignored (that would mean retrying at once): longer than any wait taken."""
+        assert retry_after(http_date(NOW + MAX_HINT + 60), now=NOW) == math.inf
+
+    @pytest.mark.parametrize("value", ["86401", "9" * 400], ids=["a-day-and-a-second", "huge"])
+    def test_seconds_past_a_day_are_too_long(self, value: str) -> None:
+        assert retry_after(value, now=NOW) == math.inf
+
+    def test_exactly_a_day_is_taken(self) -> None:
+        assert retry_after("86400", now=NOW) == MAX_HINT
 
 
 class TestRateLimit:
@@ -126,7 +133,6 @@ class TestRateLimit:
             '"a";r=0;t=?1',
             '"a";r=0;t="7"',
             '"a";r=0;t=99999999999999999',  # too long for a structured integer
-            '"a";r=0;t=90000',  # past a day
             "limit=100, remaining=0, reset=5",  # a dictionary, not the draft's list
             '"a";r=0;t=7\u00e9',
         ],
@@ -152,6 +158,10 @@ class TestRateLimit:
     def test_older_reset_garbage(self) -> None:
         assert ratelimit_reset({"ratelimit-reset": "tomorrow"}) is None
 
+    def test_reset_past_a_day_is_too_long(self) -> None:
+        assert ratelimit_reset({"ratelimit": '"day";r=0;t=90000'}) == math.inf
+        assert ratelimit_reset({"ratelimit-reset": "90000"}) == math.inf
+
     def test_draft_wins_over_the_older_header(self) -> None:
         headers = {"ratelimit": '"a";r=0;t=2', "ratelimit-reset": "40"}
         assert ratelimit_reset(headers) == 2.0
@@ -162,11 +172,13 @@ class TestBody:
     def test_numbers(self, value: float, seconds: float) -> None:
         assert body_retry_after(value) == seconds
 
-    @pytest.mark.parametrize(
-        "value", [None, True, "3", -1, math.nan, math.inf, 10**400, MAX_HINT + 1, [3]]
-    )
+    @pytest.mark.parametrize("value", [None, True, "3", -1, math.nan, math.inf, [3]])
     def test_unusable(self, value: object) -> None:
         assert body_retry_after(value) is None
+
+    @pytest.mark.parametrize("value", [10**400, MAX_HINT + 1], ids=["huge", "a-day-and-a-second"])
+    def test_past_a_day_is_too_long(self, value: float) -> None:
+        assert body_retry_after(value) == math.inf
 
 
 class TestServerHint:

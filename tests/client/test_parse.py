@@ -144,6 +144,18 @@ class TestIdentifying:
         symbl = _rendered(CATALOGS["symbl"], "forbidden")
         assert parse(CATALOGS["symbl"], symbl, status=403).status == 403
 
+    @pytest.mark.parametrize("claimed", [200, 302, 101], ids=["ok", "redirect", "informational"])
+    def test_a_body_claiming_no_error_is_not_believed(self, claimed: int) -> None:
+        """An error answer whose body states a status that is not 4xx/5xx: the status line
+        stands, and the entry is still identified by code."""
+        body = json.dumps(
+            {"type": "about:blank", "status": claimed, "title": "OK", "detail": "fine"}
+        ).encode()
+        assert parse(RFC, body, status=500).status == 500
+        tape = json.loads(_rendered(TAPE, "validation_error"))
+        problem = parse(TAPE, json.dumps({**tape, "status": claimed}).encode(), status=503)
+        assert (problem.key, problem.status) == ("validation_error", 503)
+
 
 class TestRequestId:
     def test_body_wins_over_header(self) -> None:
@@ -179,6 +191,25 @@ class TestRequestId:
             is None
         )
         assert _unparsed(TAPE, b"", 502, **headers).request_id is None
+
+    @pytest.mark.parametrize(
+        "value",
+        ["abc\n2024-01-01 CRITICAL admin logged in\x1b[31m", "two words", "x" * 201, ""],
+        ids=["newline-and-escape", "space", "too-long", "empty"],
+    )
+    def test_a_body_id_that_is_not_a_token_is_dropped(self, value: str) -> None:
+        """The header's rule holds for the body's id too: one that is not a token is not the
+        request id (a clean header then stands in); the rest of the body is kept."""
+        body = json.dumps(
+            {"type": "about:blank", "status": 503, "title": "t", "detail": "d", "request_id": value}
+        ).encode()
+        problem = parse(RFC, body, status=503)
+        assert problem.request_id is None
+        assert problem.message == "d"
+        assert parse(RFC, body, status=503, headers={"X-Request-Id": "h-1"}).request_id == "h-1"
+        error = error_for(RFC, problem, httpx.Response(503, request=REQUEST))
+        assert "request id" not in str(error)
+        assert str(error).isprintable()
 
     def test_unparsed_body_takes_the_header(self) -> None:
         """Even an HTML error page can be matched to the server's logs."""

@@ -14,7 +14,7 @@ import math
 import threading
 from collections import OrderedDict
 
-__all__ = ["RetryBudget", "check_int", "check_number"]
+__all__ = ["RetryBudget", "check_int", "check_number", "default_budget"]
 
 #: Floating-point slack: five deposits of 0.2 must buy a retry even when they sum to
 #: 0.9999999999999999.
@@ -35,8 +35,10 @@ class RetryBudget:
     recently used one is forgotten (its bucket full again). A flood of distinct hosts can
     therefore never grow the budget without limit.
 
-    Thread-safe: one budget may serve every client and thread of a process. The default
-    `RetryPolicy` makes a budget of its own, so clients that share a policy share a budget.
+    Thread-safe: one budget may serve every client and thread of a process, and by default
+    one does: every `RetryPolicy` made without a ``budget`` uses the same process-wide
+    budget (`default_budget`), so a storm stays within the ratio however many short-lived
+    clients it goes through. Pass ``budget=RetryBudget(...)`` for one of your own.
 
     Args:
         ratio: Tokens deposited per first attempt (0.2: one retry per five requests).
@@ -130,3 +132,12 @@ def check_number(name: str, value: object, low: float = 0.0) -> None:
     )
     if not ok:
         raise ValueError(f"{name} must be a finite number >= {low:g}, got {value!r}")
+
+
+#: The budget of every policy that names none; per host and thread-safe, so one will do.
+_DEFAULT = RetryBudget()
+
+
+def default_budget() -> RetryBudget:
+    """The process-wide budget of every `RetryPolicy` made without a ``budget``."""
+    return _DEFAULT

@@ -13,9 +13,13 @@ The tree, so callers can catch at the depth they care about::
 Both client errors subclass httpx's own, so code written against plain httpx
 (``except httpx.HTTPStatusError``) keeps working when the client is swapped in.
 
-A typed class is made once per (catalog name, key, code, status) and kept for the life of the
-process: ``except`` compares classes by identity, so two ``Catalog.load("tape")`` calls in
-different modules must hand out the same ``ValidationError``.
+A typed class is made once per catalog name and entry content (every field of the ErrorSpec
+but where it was read from): ``except`` compares classes by identity, so two
+``Catalog.load("tape")`` calls in different modules must hand out the same
+``ValidationError``, while two catalogs that only share a name and a key must not. The
+process-wide cache holds classes weakly; each catalog's ``errors`` namespace holds the ones it
+handed out, so a class lives as long as a catalog or a caller uses it, and a process that
+loads many catalogs does not keep every class it ever made.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from __future__ import annotations
 import difflib
 import re
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar, Final, cast
 
 import httpx
@@ -44,10 +49,17 @@ __all__ = [
     "Unparsed",
     "class_name",
     "exception_class",
+    "one_line",
 ]
 
 #: Where typed classes say they live: the public package, not this private module.
 _MODULE: Final = "errorbook.client"
+#: How long the parts of ``str(err)`` may be: it goes into log lines, the body's text may not.
+_MESSAGE_CHARS: Final = 500
+_CODE_CHARS: Final = 100
+_REQUEST_ID_CHARS: Final = 200
+#: How much of a text `one_line` looks at; the rest is cut unread.
+_LOOK_CHARS: Final = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,12 +188,27 @@ class ProblemError(httpx.HTTPStatusError):
 
 def _describe(problem: Problem) -> str:
     # "<status> <code>: <message>"; an unparsed body has no code, and "502 None: ..." would
-    # read as if the server had sent the code "None".
-    head = f"{problem.status} {problem.code}" if problem.code is not None else str(problem.status)
-    text = f"{head}: {problem.message}"
+    # read as if the server had sent the code "None". Every part the body supplied is made
+    # one bounded line: str(err) ends up in logs, where a newline forges a record.
+    head = str(problem.status)
+    if problem.code is not None:
+        head += f" {one_line(str(problem.code), _CODE_CHARS)}"
+    text = f"{head}: {one_line(problem.message, _MESSAGE_CHARS)}"
     if problem.request_id is not None:
-        text += f" [request id {problem.request_id}]"
+        text += f" [request id {one_line(problem.request_id, _REQUEST_ID_CHARS)}]"
     return text
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` as one line a log can hold: runs of whitespace (newlines included) collapsed
+    to one space, other unprintable characters (controls, bidi overrides) replaced by
+    U+FFFD, and at most ``limit`` characters, the last an ellipsis when cut."""
+    line = " ".join(text[:_LOOK_CHARS].split())
+    if not line.isprintable():
+        line = "".join(char if char.isprintable() else "\ufffd" for char in line)
+    if len(line) > limit or len(text) > _LOOK_CHARS:
+        line = line[: limit - 1] + "\u2026"
+    return line
 
 
 class CircuitOpenError(httpx.TransportError):
@@ -218,8 +245,15 @@ class CircuitOpenError(httpx.TransportError):
 # -- typed classes ---------------------------------------------------------------------------
 
 _WORDS: Final = re.compile(r"[A-Za-z0-9]+")
-_CLASSES: dict[tuple[str, str, str | int, int], type[ProblemError]] = {}
+#: Typed classes by (catalog name, entry fingerprint), held weakly: the catalogs' `Errors`
+#: namespaces and the callers' own references keep alive the ones still in use.
+_CLASSES: weakref.WeakValueDictionary[tuple[str, str], type[ProblemError]] = (
+    weakref.WeakValueDictionary()
+)
 _LOCK: Final = threading.Lock()
+#: ErrorSpec fields that say where an entry was read from, not what it is: the same catalog
+#: read from two paths is the same API, with the same classes.
+_PROVENANCE: Final = frozenset({"file", "line"})
 
 
 def class_name(key: str) -> str:
@@ -237,16 +271,24 @@ def exception_class(catalog: Catalog, key: str) -> type[ProblemError]:
     Raises:
         UnknownEntryError: the catalog has no entry ``key``.
     """
-    return _typed(catalog.name, catalog[key])
+    return catalog.errors._class_of(catalog[key])
+
+
+def _fingerprint(spec: ErrorSpec) -> str:
+    """What the entry is, as text: every field but its provenance.
+
+    An ErrorSpec holds mappings, so it cannot be hashed; its repr can, and is the same for
+    two loads of one catalog (mappings keep the file's order). Any difference (the status,
+    the code, ``retry``, a title) is another error, which an old ``except`` must not catch
+    and whose class must not carry the other entry's ``spec``.
+    """
+    return repr(
+        [(f.name, getattr(spec, f.name)) for f in fields(spec) if f.name not in _PROVENANCE]
+    )
 
 
 def _typed(catalog_name: str, spec: ErrorSpec) -> type[ProblemError]:
-    # The code and status are in the cache key too: a catalog that changes either between
-    # two loads means a different error, which an old `except` clause must not catch.
-    cache_key = (catalog_name, spec.key, spec.code, spec.status)
-    found = _CLASSES.get(cache_key)
-    if found is not None:
-        return found
+    cache_key = (catalog_name, _fingerprint(spec))
     with _LOCK:  # two threads making the same class must agree on one
         found = _CLASSES.get(cache_key)
         if found is None:
@@ -271,11 +313,14 @@ class Errors:
     guessing one would make an ``except`` clause silently catch the wrong error.
     """
 
-    __slots__ = ("_catalog_name", "_colliding", "_specs")
+    __slots__ = ("_catalog_name", "_classes", "_colliding", "_specs")
 
     def __init__(self, catalog: Catalog) -> None:
         names = Counter(class_name(spec.key) for spec in catalog)
         self._catalog_name = catalog.name
+        #: The classes handed out, by entry key: the strong references that keep them in
+        #: the weak process-wide cache for as long as the catalog lives.
+        self._classes: dict[str, type[ProblemError]] = {}
         self._specs: Mapping[str, ErrorSpec] = {
             class_name(spec.key): spec for spec in catalog if names[class_name(spec.key)] == 1
         }
@@ -290,8 +335,14 @@ class Errors:
             raise AttributeError(name)
         spec = self._specs.get(name)
         if spec is not None:
-            return _typed(self._catalog_name, spec)
+            return self._class_of(spec)
         raise AttributeError(self._missing(name))
+
+    def _class_of(self, spec: ErrorSpec) -> type[ProblemError]:
+        found = self._classes.get(spec.key)
+        if found is None:  # setdefault: a racing thread got the same class from _typed
+            found = self._classes.setdefault(spec.key, _typed(self._catalog_name, spec))
+        return found
 
     def _missing(self, name: str) -> str:
         text = f"{self._catalog_name!r} has no error class {name!r}"

@@ -1,9 +1,12 @@
 """How long the server asked the client to wait: ``Retry-After``, ``RateLimit`` and the body.
 
 Every value read here comes from a server the client does not control, possibly through a
-proxy that mangles it. So nothing here raises: a value that is malformed, negative, not
-finite or absurdly large is ignored (the transport then backs off on its own), never turned
-into an exception or into a wait of a thousand years.
+proxy that mangles it. So nothing here raises: a value that is malformed, negative or not
+a number is ignored (the transport then backs off on its own), never turned into an
+exception. A well-formed wait longer than `MAX_HINT` is not ignored, though: the server said
+a retry before then would be refused, so it comes back as ``math.inf`` ("longer than the
+client will wait"), and the transport stops retrying (reason ``"timeout"``) rather than
+retry at once or obey a wait of a thousand years.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import http_sf
 __all__ = ["MAX_HINT", "Hint", "body_retry_after", "ratelimit_reset", "retry_after", "server_hint"]
 
 #: The longest wait taken from a server, in seconds (a day, as catalogs allow for
-#: ``retry_after``); a longer one is treated as garbage rather than obeyed.
+#: ``retry_after``); a longer one reads as ``math.inf``, and the transport stops.
 MAX_HINT: Final = 86_400.0
 
 # RFC 9110 delta-seconds are ASCII digits; a fraction is accepted because servers send them.
@@ -104,10 +107,12 @@ def body_retry_after(value: object) -> float | None:
     """The body's ``retry_after`` when it is a usable number of seconds."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # not a JSON number: Python's json reads "Infinity" and "NaN"
     try:
         seconds = float(value)
-    except OverflowError:  # an int past the float range
-        return None
+    except OverflowError:  # an int past the float range: longer than any wait
+        return math.inf
     return _bounded(seconds)
 
 
@@ -157,6 +162,8 @@ def _http_date(text: str) -> float | None:
 
 
 def _bounded(seconds: float | None) -> float | None:
-    if seconds is None or not math.isfinite(seconds) or seconds < 0 or seconds > MAX_HINT:
+    """None for no usable wait; ``math.inf`` for one longer than `MAX_HINT` (digits past
+    the float range included)."""
+    if seconds is None or math.isnan(seconds) or seconds < 0:
         return None
-    return seconds
+    return math.inf if seconds > MAX_HINT else seconds

@@ -19,7 +19,7 @@ import httpx
 from .._errors import FormatError
 from .._problem import Problem
 from .._template_text import MessageTemplate
-from ._errors import Attempt, ProblemError, Unparsed, exception_class
+from ._errors import Attempt, ProblemError, Unparsed, exception_class, one_line
 
 if TYPE_CHECKING:
     from .._catalog import Catalog
@@ -31,7 +31,8 @@ __all__ = ["error_for", "parse", "problem_from", "reason_phrase", "snippet"]
 #: How much of an unparsed body the snippet looks at, and how long the snippet may be.
 _SNIPPET_BYTES: Final = 16 * 1024
 _SNIPPET_CHARS: Final = 200
-#: A request id taken from a header: visible ASCII only, so it is safe in logs and messages.
+#: A request id, from the body or a header: visible ASCII only, so it is safe in logs and
+#: messages.
 _TOKEN: Final = re.compile(r"[\x21-\x7e]{1,200}\Z")
 
 
@@ -48,8 +49,13 @@ def parse(
     The format whose media type ``content_type`` names is tried first (parameters such as
     ``charset`` are ignored; without ``content_type`` the headers' Content-Type is used),
     then the primary format, then the alternates. The parsed problem is identified against
-    the catalog, which fills in its key, code, title and type. ``request_id`` comes from the
-    body, else from a well-formed ``X-Request-Id`` header.
+    the catalog, which fills in its key, code, title and type.
+
+    The body's status is taken when it is an error status (4xx or 5xx), since the status
+    line may be a proxy's; a body that claims anything else is not believed, and ``status``
+    stands. ``request_id`` comes from the body when it is a plain printable-ASCII token of at
+    most 200 characters, else from an ``X-Request-Id`` header that is one; an id that is
+    not is dropped, as it would forge log lines wherever it is quoted.
 
     Args:
         catalog: The catalog the server answers with.
@@ -71,11 +77,14 @@ def parse(
         except FormatError as exc:
             refusals.append(str(exc))
             continue
+        if not 400 <= problem.status <= 599 and problem.status != status:
+            problem = problem.replace(status=status)  # before identifying, which uses it
         problem = _identify(catalog, fmt, problem)
-        if problem.request_id is None and headers is not None:
+        request_id = _token(problem.request_id)
+        if request_id is None and headers is not None:
             request_id = _request_id(headers)
-            if request_id is not None:
-                problem = problem.replace(request_id=request_id)
+        if request_id != problem.request_id:
+            problem = problem.replace(request_id=request_id)
         return problem
     raise FormatError(f"no format of {catalog.name!r} reads the body: {'; '.join(refusals)}")
 
@@ -142,12 +151,7 @@ def snippet(body: bytes) -> str:
     """The start of ``body`` as one line a log can hold: at most 200 characters, runs of
     whitespace collapsed to one space, invalid UTF-8 and other unprintable characters
     (controls, bidi overrides) replaced by U+FFFD, an ellipsis when cut."""
-    text = " ".join(body[:_SNIPPET_BYTES].decode("utf-8", errors="replace").split())
-    if not text.isprintable():
-        text = "".join(char if char.isprintable() else "\ufffd" for char in text)
-    if len(text) > _SNIPPET_CHARS:
-        text = text[: _SNIPPET_CHARS - 1] + "\u2026"
-    return text
+    return one_line(body[:_SNIPPET_BYTES].decode("utf-8", errors="replace"), _SNIPPET_CHARS)
 
 
 def _candidates(formats: Sequence[Format], content_type: str | None) -> list[Format]:
@@ -211,7 +215,10 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 def _request_id(headers: Mapping[str, str]) -> str | None:
     """The X-Request-Id header when it is a plain token (a header can carry anything)."""
     value = _header(headers, "x-request-id")
-    if value is None:
-        return None
-    value = value.strip()
-    return value if _TOKEN.match(value) else None
+    # A header's surrounding whitespace is not part of its value (RFC 9110 5.5); a body's is.
+    return None if value is None else _token(value.strip())
+
+
+def _token(value: object) -> str | None:
+    """``value`` when it is a plain token; else None."""
+    return value if isinstance(value, str) and _TOKEN.match(value) else None

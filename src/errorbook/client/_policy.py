@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Final, cast
 
 from ._breaker import CircuitBreaker
-from ._budget import RetryBudget, check_int, check_number
+from ._budget import RetryBudget, check_int, check_number, default_budget
 
 __all__ = ["DEFAULT_RETRY_STATUSES", "IDEMPOTENT_METHODS", "RetryPolicy"]
 
@@ -48,7 +48,9 @@ class RetryPolicy:
         idempotency_header: The name of that header.
         failed_requests_header: The header that tells the server how many attempts failed
             before this one; None to send nothing.
-        budget: The per-host retry budget; None for no budget.
+        budget: The per-host retry budget; by default one budget shared by the whole
+            process (every policy without one of its own), so that many clients, however
+            short-lived, stay within one ratio; None for no budget.
         breaker: The per-host circuit breaker; None (the default) for none.
         max_error_body: Bytes of an error body read at most; a longer body is not parsed.
     """
@@ -63,7 +65,7 @@ class RetryPolicy:
     idempotency_keys: bool = False
     idempotency_header: str = "Idempotency-Key"
     failed_requests_header: str | None = "X-Failed-Requests"
-    budget: RetryBudget | None = field(default_factory=RetryBudget)
+    budget: RetryBudget | None = field(default_factory=default_budget)
     breaker: CircuitBreaker | None = None
     max_error_body: int = 1 << 20
 

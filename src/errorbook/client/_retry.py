@@ -7,7 +7,10 @@ back what happened:
 - an ``httpx.Request``: send it; send back the ``httpx.Response`` or the
   ``httpx.TransportError`` it raised;
 - an ``httpx.Response`` (a 4xx or 5xx): read its body (at most ``max_error_body`` bytes,
-  decoded) and close it; send back ``(body, complete)``;
+  decoded) and close it; send back a `Body`. When the transport returns error responses
+  (``raise_errors=False``) and the body was cut, the `Body` also holds the response with
+  its whole body, still open;
+- a `Discard`: close that response (a whole body that will not be returned);
 - a ``float``: sleep that many seconds; send back None.
 
 When it is done the generator returns the response for the caller (``StopIteration.value``)
@@ -33,10 +36,22 @@ import httpx
 
 from .._problem import Problem
 from .._validate_entry import RETRYABLE_4XX
+from ._body import Body, Discard
 from ._breaker import Admission, CircuitBreaker
-from ._errors import Attempt, CircuitOpenError
-from ._hints import server_hint
+from ._errors import Attempt
+from ._hints import MAX_HINT, server_hint
 from ._parse import error_for, problem_from
+from ._requests import (
+    circuit_open,
+    copy_request,
+    error_text,
+    hopeless,
+    origin,
+    rebuilt,
+    replayable,
+    summary,
+    url_text,
+)
 from ._testing import active as waits_skipped
 
 if TYPE_CHECKING:
@@ -44,24 +59,24 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._policy import RetryPolicy
 
-__all__ = ["ATTEMPTS_EXTENSION", "Plan", "Retrier", "Step"]
+__all__ = ["ATTEMPTS_EXTENSION", "IDEMPOTENCY_KEY_EXTENSION", "Plan", "Retrier", "Step"]
 
 #: What the generator asks for, and the generator itself.
-Step = httpx.Request | httpx.Response | float
+Step = httpx.Request | httpx.Response | Discard | float
 Plan = Generator[Step, object, httpx.Response]
 
 #: Where a response that needed more than one attempt (or failed) lists them.
 ATTEMPTS_EXTENSION: Final = "errorbook.attempts"
+#: Where the response says which ``Idempotency-Key`` the policy added to its request.
+IDEMPOTENCY_KEY_EXTENSION: Final = "errorbook.idempotency_key"
+#: Set (True) on a returned error response whose body holds only its first
+#: ``max_error_body`` bytes; an error response is otherwise returned whole.
+TRUNCATED_EXTENSION: Final = "errorbook.truncated"
 
 #: The request never left the client: safe to send again whatever the method.
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-#: Transport errors that say nothing about the host's health and that a retry cannot mend:
-#: a URL without a usable scheme, a request httpx refuses to write, an open circuit.
-_HOPELESS: Final = (httpx.UnsupportedProtocol, httpx.LocalProtocolError, CircuitOpenError)
 #: Methods that get an Idempotency-Key when the policy asks for keys.
 _KEYED_METHODS: Final = frozenset({"POST", "PATCH"})
-#: Headers that describe the body on the wire, not the decoded bytes a rebuilt response holds.
-_WIRE_HEADERS: Final = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 
 
 class Retrier:
@@ -87,16 +102,16 @@ class Retrier:
         """The steps of sending ``request`` until it succeeds or must stop (module doc)."""
         policy = self.policy
         breaker = policy.breaker
-        host = request.url.netloc.decode("ascii")
+        host = origin(request.url)
         start = self.clock.monotonic()
-        if policy.budget is not None:
-            policy.budget.deposit(host)
         admission = None
         if breaker is not None:
             admission = breaker.admit(host, start)
-            if not admission.allowed:
-                raise _circuit_open(request, host, admission.retry_in)
-        replayable = isinstance(request.stream, httpx.ByteStream)  # before a send reads it
+            if not admission.allowed:  # nothing sent: no deposit either
+                raise circuit_open(request, host, admission.retry_in)
+        if policy.budget is not None:
+            policy.budget.deposit(host)
+        again = replayable(request.stream)  # before a send reads it
         first = self._first_request(request)
         if admission is not None and admission.trial:
             result = yield from _send(first, host, admission, breaker)
@@ -105,8 +120,12 @@ class Retrier:
         if isinstance(result, httpx.Response) and result.status_code < 400:
             if breaker is not None and admission is not None:
                 breaker.success(host, trial=admission.trial)
+            if first is not request:  # the policy added a key: say which
+                result.extensions[IDEMPOTENCY_KEY_EXTENSION] = first.headers[
+                    policy.idempotency_header
+                ]
             return result
-        run = _Run(self, first, host, start, replayable)
+        run = _Run(self, first, host, start, again)
         return (yield from run.steps(result, admission))
 
     def _first_request(self, request: httpx.Request) -> httpx.Request:
@@ -118,7 +137,7 @@ class Retrier:
         ):
             # A copy: the caller may send the same Request again, and it must then get a
             # key of its own, not this one.
-            return _copy(request, policy.idempotency_header, str(uuid.uuid4()))
+            return copy_request(request, policy.idempotency_header, str(uuid.uuid4()))
         return request
 
 
@@ -151,6 +170,9 @@ class _Run:
             self._record(outcome, number, wait, reason)
             if reason not in _GOING_ON:
                 return self._finish(outcome)
+            if outcome.whole is not None:  # not the answer after all: free the connection
+                yield Discard(outcome.whole)
+                outcome = replace(outcome, whole=None)
             if wait > 0:
                 if waits_skipped():
                     self.skipped += wait
@@ -161,6 +183,13 @@ class _Run:
                 if not admission.allowed:
                     self.attempts[-1] = replace(self.attempts[-1], reason="circuit-open")
                     return self._finish(outcome)
+            # The token is spent only now that the retry goes: not on a wait the breaker
+            # then cut short.
+            if policy.budget is not None and not policy.budget.withdraw(self.host):
+                if breaker is not None and admission is not None and admission.trial:
+                    breaker.abandon(self.host)
+                self.attempts[-1] = replace(self.attempts[-1], reason="retry-budget")
+                return self._finish(outcome)
             number += 1
             self.current = self._retry_request(number)
             result = yield from _send(self.current, self.host, admission, breaker)
@@ -174,13 +203,13 @@ class _Run:
         breaker = retrier.policy.breaker
         trial = admission is not None and admission.trial
         if isinstance(result, httpx.TransportError):
+            mendable = not hopeless(result)
             if breaker is not None:
-                if isinstance(result, _HOPELESS):
-                    if trial:
-                        breaker.abandon(self.host)
-                else:
+                if mendable:
                     breaker.failure(self.host, retrier.clock.monotonic(), trial=trial)
-            return _Outcome(error=result, retryable=not isinstance(result, _HOPELESS))
+                elif trial:
+                    breaker.abandon(self.host)
+            return _Outcome(error=result, retryable=mendable)
         assert isinstance(result, httpx.Response)
         status = result.status_code
         if breaker is not None:
@@ -191,16 +220,24 @@ class _Run:
         if status < 400 or not (retrier.raise_errors or _may_retry(status, retrier.policy)):
             self._record(_Outcome(response=result), number, 0.0, _ended(status))
             result.extensions[ATTEMPTS_EXTENSION] = tuple(self.attempts)
+            self._stamp_key(result)
             return result
-        read = yield result
-        body, complete = cast("tuple[bytes, bool]", read)
+        read = cast("Body", (yield result))
         problem = problem_from(
-            retrier.catalog, status=status, headers=result.headers, body=body, complete=complete
+            retrier.catalog,
+            status=status,
+            headers=result.headers,
+            body=read.data,
+            complete=read.complete,
         )
+        if read.whole is not None:
+            read.whole.request = self.current
         return _Outcome(
-            response=_rebuilt(result, body, self.current),
+            response=rebuilt(result, read.data, self.current),
             problem=problem,
             retryable=self._retryable(problem, status),
+            whole=read.whole,
+            cut=not read.complete,
         )
 
     def _retryable(self, problem: Problem, status: int) -> bool:
@@ -229,13 +266,17 @@ class _Run:
         if number >= policy.attempts:
             return "attempts-exhausted", 0.0
         reason, wait = self._wait(outcome, number)
+        if wait > MAX_HINT:
+            # The server asked for a wait longer than any we take (a day): retrying
+            # sooner would be refused, so stop as if the time were up.
+            return "timeout", 0.0
         now = retrier.clock.monotonic()
         if policy.timeout is not None and now - self.start + self.skipped + wait > policy.timeout:
             return "timeout", 0.0
         if policy.breaker is not None and policy.breaker.retry_in(self.host, now) > wait:
             return "circuit-open", 0.0  # the circuit would still be open after the wait
-        if policy.budget is not None and not policy.budget.withdraw(self.host):
-            return "retry-budget", 0.0
+        if policy.budget is not None and policy.budget.balance(self.host) < 1.0 - 1e-9:
+            return "retry-budget", 0.0  # looked at now, spent after the wait
         return reason, wait
 
     def _wait(self, outcome: _Outcome, number: int) -> tuple[str, float]:
@@ -256,10 +297,10 @@ class _Run:
             Attempt(
                 number=number,
                 method=self.first.method,
-                url=_url_text(self.first.url),
+                url=url_text(self.first.url),
                 status=response.status_code if response is not None else None,
                 code=problem.code if problem is not None else None,
-                error=_error_text(error) if error is not None else None,
+                error=error_text(error) if error is not None else None,
                 wait=wait,
                 reason=reason,
                 elapsed=self.retrier.clock.monotonic() - self.start + self.skipped,
@@ -272,21 +313,34 @@ class _Run:
         if outcome.error is not None:
             error = outcome.error
             setattr(error, "attempts", attempts)  # noqa: B010 - not an attribute httpx declares
-            error.add_note(_summary(attempts))
+            error.add_note(summary(attempts))
             raise error
         response, problem = outcome.response, outcome.problem
         assert response is not None
         assert problem is not None
+        self._stamp_key(response)
         if self.retrier.raise_errors:
             raise error_for(self.retrier.catalog, problem, response, attempts)
+        if outcome.whole is not None:  # the body was cut: the caller gets all of it
+            outcome.whole.extensions.update(response.extensions)
+            response = outcome.whole
+        elif outcome.cut:
+            response.extensions[TRUNCATED_EXTENSION] = True
         response.extensions[ATTEMPTS_EXTENSION] = attempts
         return response
+
+    def _stamp_key(self, response: httpx.Response) -> None:
+        """Say on the caller's response which ``Idempotency-Key`` the requests carried."""
+        policy = self.retrier.policy
+        if policy.idempotency_keys and policy.idempotency_header in self.first.headers:
+            key = self.first.headers[policy.idempotency_header]
+            response.extensions[IDEMPOTENCY_KEY_EXTENSION] = key
 
     def _retry_request(self, number: int) -> httpx.Request:
         name = self.retrier.policy.failed_requests_header
         if name is None:
             return self.first
-        return _copy(self.first, name, str(number - 1))
+        return copy_request(self.first, name, str(number - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +351,8 @@ class _Outcome:
     error: httpx.TransportError | None = None
     problem: Problem | None = None
     retryable: bool = False
+    whole: httpx.Response | None = None  # the same response, body whole, still open
+    cut: bool = False  # the body read is not all of it
 
 
 #: The reasons after which the transport sends another attempt.
@@ -324,72 +380,3 @@ def _may_retry(status: int, policy: RetryPolicy) -> bool:
 
 def _ended(status: int) -> str:
     return "success" if status < 400 else "not-retryable"
-
-
-def _copy(request: httpx.Request, name: str, value: str) -> httpx.Request:
-    """``request`` with one header set, sharing its (replayable) body stream."""
-    headers = request.headers.copy()
-    headers[name] = value
-    return httpx.Request(
-        request.method,
-        request.url,
-        headers=headers,
-        stream=request.stream,
-        extensions=request.extensions,
-    )
-
-
-def _rebuilt(response: httpx.Response, body: bytes, request: httpx.Request) -> httpx.Response:
-    """The failed response again, holding the body that was read, so an error's
-    ``response.text`` works after the connection went back to the pool."""
-    headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _WIRE_HEADERS]
-    extensions = {k: v for k, v in response.extensions.items() if k != "network_stream"}
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=body,
-        request=request,
-        extensions=extensions,
-        default_encoding=response.default_encoding,
-    )
-
-
-def _circuit_open(request: httpx.Request, host: str, retry_in: float) -> CircuitOpenError:
-    error = CircuitOpenError(host, retry_in, request=request)
-    error.attempts = (
-        Attempt(
-            number=1,
-            method=request.method,
-            url=_url_text(request.url),
-            status=None,
-            code=None,
-            error=_error_text(error),
-            wait=0.0,
-            reason="circuit-open",
-            elapsed=0.0,
-        ),
-    )
-    return error
-
-
-def _url_text(url: httpx.URL) -> str:
-    # A password in the URL must not reach logs through an attempt.
-    if url.password:
-        url = url.copy_with(username=url.username, password="***")
-    return str(url)
-
-
-def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-def _summary(attempts: tuple[Attempt, ...]) -> str:
-    lines = [f"errorbook: {len(attempts)} attempt(s)"]
-    for attempt in attempts:
-        got = attempt.status if attempt.status is not None else attempt.error
-        wait = f", waited {attempt.wait:.3f}s" if attempt.wait else ""
-        lines.append(
-            f"  {attempt.number}. {attempt.method} {attempt.url} -> {got} "
-            f"({attempt.reason}{wait}, at {attempt.elapsed:.3f}s)"
-        )
-    return "\n".join(lines)

@@ -10,13 +10,15 @@ body, sleep) and decides nothing itself; see ``_retry``.
 from __future__ import annotations
 
 import random as _random
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from contextlib import aclosing, closing, suppress
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from collections.abc import Callable
+from contextlib import suppress
+from types import TracebackType
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 
 from .._catalog import Catalog
+from ._body import Body, BodyReader, Discard, resumed
 from ._clock import Clock, SystemClock
 from ._policy import RetryPolicy
 from ._retry import Retrier, Step
@@ -24,55 +26,6 @@ from ._retry import Retrier, Step
 __all__ = ["AsyncRetryTransport", "RetryTransport"]
 
 _Wrapped = TypeVar("_Wrapped", httpx.BaseTransport, httpx.AsyncBaseTransport)
-
-
-#: What breaks the reading of an error body.
-_READ_ERRORS = (httpx.TransportError, httpx.DecodingError)
-
-
-class BodyReader:
-    """Collects an error body up to a cap; the transports feed it chunks as they read them.
-
-    The cap counts decoded bytes, so a small compressed body that inflates to gigabytes is
-    cut too. ``complete`` is False when the body was cut or its stream broke: a cut body is
-    not parsed, since its start may parse while saying less than the whole.
-    """
-
-    __slots__ = ("_cap", "_chunks", "_size", "complete")
-
-    def __init__(self, cap: int) -> None:
-        self._cap = cap
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self.complete = True
-
-    def __enter__(self) -> BodyReader:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> bool:
-        """A stream that breaks part way (a dropped connection, a broken gzip) leaves the
-        body read so far, marked incomplete; anything else propagates."""
-        if exc_type is not None and issubclass(exc_type, _READ_ERRORS):
-            self.complete = False
-            return True
-        return False
-
-    def add(self, chunk: bytes) -> bool:
-        """Take ``chunk``; False once the cap is passed (stop reading)."""
-        room = self._cap - self._size
-        if len(chunk) > room:
-            self._chunks.append(chunk[:room])
-            self._size = self._cap
-            self.complete = False
-            return False
-        self._chunks.append(chunk)
-        self._size += len(chunk)
-        return True
-
-    def result(self) -> tuple[bytes, bool]:
-        return b"".join(self._chunks), self.complete
 
 
 class _Base(Generic[_Wrapped]):
@@ -159,23 +112,55 @@ class RetryTransport(_Base[httpx.BaseTransport], httpx.BaseTransport):
                 return exc
         if isinstance(step, httpx.Response):
             return self._read(step)
+        if isinstance(step, Discard):
+            with suppress(httpx.TransportError):
+                step.response.close()
+            return None
         self._retrier.clock.sleep(step)
         return None
 
-    def _read(self, response: httpx.Response) -> tuple[bytes, bool]:
-        body = BodyReader(self._retrier.policy.max_error_body)
+    def _read(self, response: httpx.Response) -> Body:
+        keep = not self._retrier.raise_errors
+        body = _reader(self._retrier.policy.max_error_body, response, keep)
+        whole = None
         try:
-            with body, closing(_generator(response.iter_bytes())) as chunks:
-                for chunk in chunks:
-                    if not body.add(chunk):
-                        break
+            if _read_already(response, body) or not body.readable:
+                pass
+            else:
+                stream = response.stream
+                if not isinstance(stream, httpx.SyncByteStream):
+                    raise TypeError(f"a sync transport returned {type(stream).__name__}")
+                # The raw stream, not iter_bytes(): it inflates a whole chunk at once.
+                rest = iter(stream)
+                with body:
+                    for chunk in rest:
+                        if not body.add(chunk):
+                            break
+                if keep and body.cut:
+                    whole = resumed(response, body.raw, rest)
+            if keep and body.cut and whole is None:
+                whole = _unread(response, body)
         finally:
-            with suppress(httpx.TransportError):
-                response.close()  # the connection goes back to the pool
-        return body.result()
+            if whole is None:
+                with suppress(httpx.TransportError):
+                    response.close()  # the connection goes back to the pool
+        data, complete = body.result()
+        return Body(data, complete, whole)
 
     def close(self) -> None:
         self._wrapped.close()
+
+    def __enter__(self) -> RetryTransport:
+        self._wrapped.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        self._wrapped.__exit__(exc_type, exc, tb)
 
 
 class AsyncRetryTransport(_Base[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport):
@@ -206,31 +191,73 @@ class AsyncRetryTransport(_Base[httpx.AsyncBaseTransport], httpx.AsyncBaseTransp
                 return exc
         if isinstance(step, httpx.Response):
             return await self._read(step)
+        if isinstance(step, Discard):
+            with suppress(httpx.TransportError):
+                await step.response.aclose()
+            return None
         await self._retrier.clock.asleep(step)
         return None
 
-    async def _read(self, response: httpx.Response) -> tuple[bytes, bool]:
-        body = BodyReader(self._retrier.policy.max_error_body)
+    async def _read(self, response: httpx.Response) -> Body:
+        keep = not self._retrier.raise_errors
+        body = _reader(self._retrier.policy.max_error_body, response, keep)
+        whole = None
         try:
-            with body:
-                async with aclosing(_agenerator(response.aiter_bytes())) as chunks:
-                    async for chunk in chunks:
+            if _read_already(response, body) or not body.readable:
+                pass
+            else:
+                stream = response.stream
+                if not isinstance(stream, httpx.AsyncByteStream):
+                    raise TypeError(f"an async transport returned {type(stream).__name__}")
+                rest = aiter(stream)
+                with body:
+                    async for chunk in rest:
                         if not body.add(chunk):
                             break
+                if keep and body.cut:
+                    whole = resumed(response, body.raw, rest)
+            if keep and body.cut and whole is None:
+                whole = _unread(response, body)
         finally:
-            with suppress(httpx.TransportError):
-                await response.aclose()
-        return body.result()
+            if whole is None:
+                with suppress(httpx.TransportError):
+                    await response.aclose()
+        data, complete = body.result()
+        return Body(data, complete, whole)
 
     async def aclose(self) -> None:
         await self._wrapped.aclose()
 
+    async def __aenter__(self) -> AsyncRetryTransport:
+        await self._wrapped.__aenter__()
+        return self
 
-# httpx declares iter_bytes/aiter_bytes as iterators; they are generators, and closing one
-# explicitly when the cap stops the reading early finalises it now, not at some later GC.
-def _generator(chunks: Iterator[bytes]) -> Generator[bytes, None, None]:
-    return cast("Generator[bytes, None, None]", chunks)
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        await self._wrapped.__aexit__(exc_type, exc, tb)
 
 
-def _agenerator(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
-    return cast("AsyncGenerator[bytes, None]", chunks)
+def _reader(cap: int, response: httpx.Response, keep: bool) -> BodyReader:
+    encoding = response.headers.get("content-encoding")
+    return BodyReader(cap, encoding, keep_raw=keep)
+
+
+def _read_already(response: httpx.Response, body: BodyReader) -> bool:
+    """Feed ``body`` a response httpx has read already (``Response(content=...)``, as a
+    MockTransport handler often returns); False when it is still to stream."""
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        return False
+    body.add_decoded(content)
+    return True
+
+
+def _unread(response: httpx.Response, body: BodyReader) -> httpx.Response | None:
+    """The response to give back whole when nothing of it had to be streamed here: the
+    original, already read, or not read at all (an encoding not inflated here)."""
+    return response if body.cut else None
