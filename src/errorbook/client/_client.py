@@ -14,6 +14,7 @@ import httpx
 
 from .._catalog import Catalog
 from .._problem import Problem
+from .._response import is_header_name
 from ._parse import problem_from
 from ._policy import RetryPolicy
 from ._requests import origin
@@ -23,7 +24,6 @@ __all__ = ["AsyncClient", "Client"]
 
 _T = TypeVar("_T", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
-_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # Visible latin-1 and the space: no C0 controls (CR and LF would let a key split the
 # header and smuggle a second one), no DEL, no C1 controls.
 _HEADER_VALUE: Final = re.compile(r"[\x20-\x7e\xa0-\xff]+\Z")
@@ -182,7 +182,7 @@ class _KeyHook:
 
 
 def _key_header(api_key: object, name: object) -> tuple[bytes, bytes]:
-    if not isinstance(name, str) or not _TOKEN.match(name):
+    if not isinstance(name, str) or not is_header_name(name):
         raise ValueError(f"api_key_header must be an HTTP header name, got {name!r}")
     if not isinstance(api_key, str) or not _HEADER_VALUE.match(api_key) or not api_key.strip():
         # The key itself stays out of the message: it is a secret.

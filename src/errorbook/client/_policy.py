@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final, cast
 
+from .._response import is_header_name
 from ._breaker import CircuitBreaker
 from ._budget import RetryBudget, check_int, check_number, default_budget
 
@@ -20,8 +20,6 @@ DEFAULT_RETRY_STATUSES: Final[frozenset[int]] = frozenset({429, 502, 503, 504, 5
 IDEMPOTENT_METHODS: Final[frozenset[str]] = frozenset(
     {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}
 )
-
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,12 +99,12 @@ def _methods(values: Iterable[object]) -> frozenset[str]:
         raise TypeError(f"methods must be a collection of method names, got {values!r}")
     methods: set[str] = set()
     for method in values:
-        if not isinstance(method, str) or not _TOKEN.match(method):
+        if not isinstance(method, str) or not is_header_name(method):
             raise ValueError(f"methods must be HTTP method names, got {method!r}")
         methods.add(method.upper())
     return frozenset(methods)
 
 
 def _check_header(name: str, value: object) -> None:
-    if not isinstance(value, str) or not _TOKEN.match(value):
+    if not isinstance(value, str) or not is_header_name(value):
         raise ValueError(f"{name} must be an HTTP header name, got {value!r}")
