@@ -10,13 +10,16 @@ directly (no sockets, no HTTP parsing), so the numbers are the application stack
   response started does), and one that only adds a request id to the response; together
   they show what part of the layer's cost any pure-ASGI middleware pays;
 - the same app under ErrorLayer with the request id, API-key auth, declared routes,
-  ``Accept`` negotiation and a body limit all on;
+  ``Accept`` negotiation and a body limit all on, twice: installed by the Starlette
+  adapter (``install``, as the README says to), which lets the layer call the router past
+  Starlette's own error middleware, now only handing errors on to it; and wrapped by hand
+  (``ErrorLayer(app)``), the whole Starlette stack kept under the layer;
 - FastAPI's default stack on the same route, the alternative users know;
 - a 404: Starlette's own, FastAPI's, and the layer's (declared routes: the app never runs);
 - the layer's 401, another refusal that never reaches the app;
-- a rate-limited route (one GCRA limit per API key, memory store) under the layer, and its
-  429, beside the same under slowapi on FastAPI (its in-memory storage), the library users
-  reach for today.
+- a rate-limited route (one GCRA limit per API key, memory store) under the layer
+  (installed, and wrapped by hand), and its 429, beside the same under slowapi on
+  FastAPI (its in-memory storage), the library users reach for today.
 
 Every case serves the same request (a GET with five headers, as a browser or SDK sends) on
 one event loop. The cases take turns, round after round, so a noisy neighbour slows them all
@@ -43,6 +46,7 @@ from starlette.routing import Route
 
 from errorbook._layer import ErrorLayer, Message, api_key
 from errorbook._state import MemoryStore
+from errorbook.adapters.starlette import install
 
 #: Rounds in which every case runs once; the best and the median round are reported.
 ROUNDS = 11
@@ -69,13 +73,20 @@ def starlette_app() -> Starlette:
     return Starlette(routes=[Route("/v1/items/{id}", item)])
 
 
-def layered_app() -> ErrorLayer:
-    return ErrorLayer(
-        starlette_app(),
-        routes=[("GET", "/v1/items/{id}"), ("POST", "/v1/items")],
-        auth=api_key(keys={"key-1": "alice"}),
-        max_body=1 << 20,
-    )
+#: The layer's options in every layered case: API-key auth, declared routes, a body limit
+#: (the request id and ``Accept`` negotiation are always on).
+LAYER_OPTIONS: dict[str, Any] = {
+    "routes": [("GET", "/v1/items/{id}"), ("POST", "/v1/items")],
+    "auth": api_key(keys={"key-1": "alice"}),
+    "max_body": 1 << 20,
+}
+
+
+def layered_app(by_hand: bool = False, **options: Any) -> ErrorLayer:
+    """The Starlette app under the layer: installed by the adapter, or wrapped by hand."""
+    if by_hand:
+        return ErrorLayer(starlette_app(), **LAYER_OPTIONS, **options)
+    return install(starlette_app(), **LAYER_OPTIONS, **options)
 
 
 #: A limit no benchmark run reaches (the 200 cases), and one spent at once (the 429s).
@@ -83,16 +94,9 @@ ROOMY = "1000000000/second"
 SPENT = "1/day"
 
 
-def limited_app(limit: str) -> ErrorLayer:
+def limited_app(limit: str, by_hand: bool = False) -> ErrorLayer:
     """The layered app with one rate limit per API key on every route (memory store)."""
-    return ErrorLayer(
-        starlette_app(),
-        routes=[("GET", "/v1/items/{id}"), ("POST", "/v1/items")],
-        auth=api_key(keys={"key-1": "alice"}),
-        max_body=1 << 20,
-        store=MemoryStore(),
-        limits=[limit],
-    )
+    return layered_app(by_hand, store=MemoryStore(), limits=[limit])
 
 
 def slowapi_app(limit: str) -> App | None:
@@ -273,10 +277,12 @@ PASS_THROUGH = "  + pass-through middleware"
 SEND_WRAP = "  + middleware wrapping send"
 ECHO = "  + request-id echo middleware"
 LAYER = "errorlayer + starlette: 200"
+BY_HAND = "  wrapped by hand: 200"
 STARLETTE_404 = "starlette: its own 404"
 LAYER_404 = "errorlayer: 404 (declared routes)"
 LAYER_401 = "errorlayer: 401 (no API key)"
 LIMITED = "errorlayer + starlette: 200, limited"
+LIMITED_BY_HAND = "  wrapped by hand: 200, limited"
 LIMITED_429 = "errorlayer: 429 (memory store)"
 SLOWAPI = "slowapi + fastapi: 200, limited"
 SLOWAPI_429 = "slowapi + fastapi: 429"
@@ -291,12 +297,14 @@ def main() -> None:
         (SEND_WRAP, send_wrapping_app(), found, 200),
         (ECHO, echo_only_app(), found, 200),
         (LAYER, layered, found, 200),
+        (BY_HAND, layered_app(by_hand=True), found, 200),
         ("fastapi: 200 JSON route", fastapi, found, 200),
         (STARLETTE_404, starlette, missing, 404),
         (LAYER_404, layered, missing, 404),
         ("fastapi: its own 404", fastapi, missing, 404),
         (LAYER_401, layered, scope("/v1/items/42", HEADERS[:-1]), 401),
         (LIMITED, limited_app(ROOMY), found, 200),
+        (LIMITED_BY_HAND, limited_app(ROOMY, by_hand=True), found, 200),
         (LIMITED_429, spent(limited_app(SPENT), found), found, 429),
         (SLOWAPI, slowapi_app(ROOMY), found, 200),
         (SLOWAPI_429, spent(slowapi_app(SPENT), found), found, 429),
@@ -327,6 +335,7 @@ def main() -> None:
 
     print()
     print(f"success path: the layer adds {added(LAYER)} to the bare route (target: 10%)")
+    print(f"  wrapped by hand, Starlette's error middleware kept, it adds {added(BY_HAND)}")
     print(f"  floor, a middleware wrapping send adds {added(SEND_WRAP)}")
     print(f"  floor, a request-id echo alone adds {added(ECHO)}")
     own = best[STARLETTE_404]
@@ -339,6 +348,7 @@ def main() -> None:
             f"({limit_cost / floor:.1%} of the bare Starlette route; target: 10%)"
         )
         print(f"            the limited route costs {best[LIMITED] / floor:.2f}x bare Starlette")
+        print(f"            wrapped by hand: {best[LIMITED_BY_HAND] / floor:.2f}x bare Starlette")
         print(f"            the layer's 429 costs {best[LIMITED_429] / own:.2f}x Starlette's 404")
     if SLOWAPI in best:
         print(f"  slowapi: its limited 200 costs {best[SLOWAPI] / floor:.2f}x bare Starlette")

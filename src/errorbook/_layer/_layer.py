@@ -286,6 +286,18 @@ class ErrorLayer(Answers):
         return f"<ErrorLayer {self.catalog.name!r} around {self.app!r}>"
 
     @property
+    def app(self) -> ASGIApp:
+        """The wrapped application."""
+        return self._app
+
+    @app.setter
+    def app(self, app: ASGIApp) -> None:
+        self._app = app
+        #: What serves the HTTP requests the guards let through: the app itself, or a
+        #: shortcut into it that an adapter sets (see `adapters.starlette.install`).
+        self._dispatch: ASGIApp = app
+
+    @property
     def store(self) -> Store | None:
         """The state store of rate, concurrency and idempotency guards, if any route uses one."""
         return None if self._guards is None else self._guards.store
@@ -312,7 +324,7 @@ class ErrorLayer(Answers):
         # The success path is written for speed: locals over attributes, lookups inline,
         # no call that a dict lookup can replace. Every refusal leaves it at once.
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self._app(scope, receive, send)
             return
         # The one pass over the request headers; every guard below reads this dict.
         headers: dict[bytes, bytes] = dict(scope["headers"])
@@ -461,7 +473,7 @@ class ErrorLayer(Answers):
             return
         # The app, as most routes run it: nothing held, no deadline.
         try:
-            await self.app(scope, receive, exchange.send)
+            await self._dispatch(scope, receive, exchange.send)
         except Exception as exc:
             if await self._app_failed(exc, exchange, None):
                 raise
@@ -489,11 +501,11 @@ class ErrorLayer(Answers):
         try:
             try:
                 if self.deadline is None:
-                    await self.app(scope, receive, send)
+                    await self._dispatch(scope, receive, send)
                 else:
                     timer = asyncio.timeout(self.deadline)
                     async with timer:
-                        await self.app(scope, receive, send)
+                        await self._dispatch(scope, receive, send)
             except Exception as exc:
                 if await self._app_failed(exc, exchange, timer):
                     raise

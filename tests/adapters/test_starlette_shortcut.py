@@ -1,0 +1,345 @@
+"""The Starlette adapter's shortcut past the app's error middleware.
+
+After `install`, Starlette's ``ServerErrorMiddleware`` and ``ExceptionMiddleware`` only hand
+errors on to the layer, so the layer may call the router itself. What a user relies on:
+the app behaves the same with or without the shortcut (answers, ``request.app``,
+``url_for``, exception handlers), and anything that needs the whole stack (user middleware,
+a handler of the user's own, a subclass's stack, websockets, lifespan) still gets it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from errorbook import ErrorLayer, api_key
+from errorbook.adapters.starlette import install
+
+from ._client import fetch
+
+KEY = {"x-api-key": "k"}
+
+
+class Teapot(Exception):
+    """An exception the user's own handler answers."""
+
+
+async def item(request: Request) -> Response:
+    number = request.path_params["id"]
+    if number == 0:
+        raise RuntimeError("secret at /srv/db")
+    if number == 410:
+        raise HTTPException(410, detail="Deleted")
+    if number == 418:
+        raise Teapot()
+    return JSONResponse(
+        {
+            "id": number,
+            "who": request.state.principal,
+            "same_app": request.app is request.scope["app"],
+            "url": str(request.url_for("item", id=number + 1)),
+        }
+    )
+
+
+async def create(request: Request) -> JSONResponse:
+    return JSONResponse(await request.json(), status_code=201)
+
+
+async def talk(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text("hello")
+    await websocket.close()
+
+
+async def raw(scope: Scope, receive: Receive, send: Send) -> None:
+    """A mounted ASGI app that fails: only the layer can answer for it."""
+    raise RuntimeError("secret at /srv/raw")
+
+
+def make_app(**kwargs: Any) -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/items/{id:int}", item, methods=["GET"], name="item"),
+            Route("/items", create, methods=["POST"]),
+            WebSocketRoute("/ws", talk),
+            Mount("/raw", raw),
+        ],
+        **kwargs,
+    )
+
+
+def installed(app: Starlette | None = None, **options: Any) -> ErrorLayer:
+    return install(
+        app or make_app(),
+        auth=api_key(keys={"k": "alice"}),
+        public_websockets=True,
+        **options,
+    )
+
+
+def shortcut_taken(layer: ErrorLayer) -> bool:
+    """After a first request: whether the layer calls past the app's whole stack."""
+    return layer._dispatch is not layer.app
+
+
+REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("GET", "/items/7", {"headers": KEY}),
+    ("GET", "/items/0", {"headers": KEY}),
+    ("GET", "/items/410", {"headers": KEY}),
+    ("GET", "/items/418", {"headers": KEY}),
+    ("GET", "/items/x", {"headers": KEY}),
+    ("GET", "/nowhere", {"headers": KEY}),
+    ("DELETE", "/items/7", {"headers": KEY}),
+    ("GET", "/items/7", {}),
+    ("POST", "/items", {"headers": KEY, "json": {"name": "a"}}),
+    ("POST", "/items", {"headers": {**KEY, "content-type": "application/json"}, "content": b"{"}),
+    ("GET", "/raw/anything", {"headers": KEY}),
+]
+
+
+def answer(response: httpx.Response) -> tuple[int, dict[str, str], bytes]:
+    """What a client sees, but the request id, which differs per request."""
+    headers = {
+        name: value
+        for name, value in response.headers.items()
+        if name not in ("x-request-id", "content-length")
+    }
+    return (
+        response.status_code,
+        headers,
+        response.content.replace(response.headers["x-request-id"].encode(), b"<rid>"),
+    )
+
+
+@pytest.mark.parametrize(("method", "url", "kwargs"), REQUESTS)
+def test_the_shortcut_answers_as_the_whole_stack_does(
+    method: str, url: str, kwargs: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="errorbook.layer")
+    short = installed()
+    fetch(short, "GET", "/items/7", headers=KEY)
+    assert shortcut_taken(short)
+    whole = installed()
+    whole._dispatch = whole.app  # the way every request went before the shortcut
+
+    through_shortcut = fetch(short, method, url, **kwargs)
+    through_stack = fetch(whole, method, url, **kwargs)
+
+    assert answer(through_shortcut) == answer(through_stack)
+    assert b"secret" not in through_shortcut.content
+
+
+def test_a_route_sees_its_app_its_router_and_its_principal() -> None:
+    layer = installed()
+    response = fetch(layer, "GET", "/items/7", headers=KEY)
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": 7,
+        "who": "alice",
+        "same_app": True,
+        "url": "http://test/items/8",
+    }
+    assert shortcut_taken(layer)
+
+
+def test_errors_past_the_shortcut_are_the_catalogs_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="errorbook.layer")
+    layer = installed()
+    failed = fetch(layer, "GET", "/items/0", headers=KEY)
+    assert failed.status_code == 500
+    assert failed.headers["content-type"] == "application/problem+json"
+    assert failed.json()["request_id"] == failed.headers["x-request-id"]
+    assert b"secret" not in failed.content
+    assert b"/srv" not in failed.content
+    tracebacks = [record for record in caplog.records if record.exc_info]
+    assert len(tracebacks) == 1
+    assert "secret at /srv/db" in str(tracebacks[0].exc_info[1])  # type: ignore[index]
+
+    gone = fetch(layer, "GET", "/items/410", headers=KEY)
+    assert gone.status_code == 410
+    assert gone.headers["content-type"] == "application/problem+json"
+
+    mounted = fetch(layer, "GET", "/raw/x", headers=KEY)
+    assert mounted.status_code == 500
+    assert b"secret" not in mounted.content
+    assert shortcut_taken(layer)
+
+
+def test_user_middleware_keeps_the_whole_stack() -> None:
+    seen: list[str] = []
+
+    class Note:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(scope["path"])
+            await self.app(scope, receive, send)
+
+    layer = installed(make_app(middleware=[Middleware(Note)]))
+    assert fetch(layer, "GET", "/items/7", headers=KEY).status_code == 200
+    assert seen == ["/items/7"]
+    assert not shortcut_taken(layer)
+
+
+def test_middleware_added_after_install_still_runs() -> None:
+    seen: list[str] = []
+
+    class Note:
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(scope["path"])
+            await self.app(scope, receive, send)
+
+    app = make_app()
+    layer = installed(app)
+    app.add_middleware(Note)
+    assert fetch(layer, "GET", "/items/7", headers=KEY).status_code == 200
+    assert seen == ["/items/7"]
+    assert not shortcut_taken(layer)
+
+
+def test_the_first_request_fixes_the_stack_as_starlette_does() -> None:
+    app = make_app()
+    layer = installed(app)
+    fetch(layer, "GET", "/items/7", headers=KEY)
+    with pytest.raises(RuntimeError, match="Cannot add middleware"):
+        app.add_middleware(Middleware)  # type: ignore[arg-type]
+
+
+def test_a_handler_of_the_users_own_keeps_the_whole_stack() -> None:
+    async def teapot(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("short and stout", status_code=418)
+
+    app = make_app()
+    app.add_exception_handler(Teapot, teapot)
+    layer = installed(app)
+    response = fetch(layer, "GET", "/items/418", headers=KEY)
+    assert response.status_code == 418
+    assert response.text == "short and stout"
+    assert response.headers["x-request-id"]
+    assert not shortcut_taken(layer)
+
+
+def test_a_status_handler_of_the_users_own_keeps_the_whole_stack() -> None:
+    async def gone(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("long gone", status_code=410)
+
+    app = make_app(exception_handlers={410: gone})
+    layer = installed(app)
+    response = fetch(layer, "GET", "/items/410", headers=KEY)
+    assert (response.status_code, response.text) == (410, "long gone")
+    assert not shortcut_taken(layer)
+
+
+def test_a_body_size_limit_of_starlettes_keeps_the_whole_stack() -> None:
+    app = make_app()
+    if not hasattr(app, "max_body_size"):
+        pytest.skip("this Starlette has no max_body_size")  # older Starlette: nothing to keep
+    app.max_body_size = 4
+    layer = installed(app)
+    fetch(layer, "GET", "/items/7", headers=KEY)
+    assert not shortcut_taken(layer)
+
+
+def test_fastapi_keeps_its_own_stack() -> None:
+    fastapi = pytest.importorskip("fastapi")
+    from errorbook.adapters.fastapi import install as install_fastapi
+
+    app = fastapi.FastAPI()
+
+    @app.get("/items/{id}")
+    async def get_item(id: int) -> dict[str, int]:
+        return {"id": id}
+
+    layer = install_fastapi(app)
+    assert fetch(layer, "GET", "/items/3").json() == {"id": 3}
+    assert not shortcut_taken(layer)
+
+
+async def conversation(
+    app: ASGIApp, scope: Scope, incoming: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """What ``app`` sends while it receives ``incoming``, message by message."""
+    pending = list(incoming)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+def test_websockets_and_lifespan_go_through_the_whole_stack() -> None:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        events.append("started")
+        yield
+        events.append("stopped")
+
+    layer = installed(make_app(lifespan=lifespan))
+
+    async def session() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        started = await conversation(
+            layer,
+            {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
+            [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}],
+        )
+        socket = await conversation(
+            layer,
+            {
+                "type": "websocket",
+                "asgi": {"version": "3.0"},
+                "path": "/ws",
+                "raw_path": b"/ws",
+                "root_path": "",
+                "query_string": b"",
+                "headers": [(b"host", b"test")],
+                "scheme": "ws",
+                "server": ("test", 80),
+                "subprotocols": [],
+            },
+            [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}],
+        )
+        return started, socket
+
+    lifespan_sent, socket_sent = asyncio.run(session())
+    assert [message["type"] for message in lifespan_sent] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+    assert events == ["started", "stopped"]
+    assert [message["type"] for message in socket_sent] == [
+        "websocket.accept",
+        "websocket.send",
+        "websocket.close",
+    ]
+    assert socket_sent[1]["text"] == "hello"
+    # The lifespan built the stack; the first HTTP request still takes the shortcut.
+    assert fetch(layer, "GET", "/items/7", headers=KEY).json()["who"] == "alice"
+    assert shortcut_taken(layer)
