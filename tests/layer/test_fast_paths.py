@@ -8,6 +8,7 @@ general code it skips, on arbitrary input.
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -106,10 +107,13 @@ def test_admit_agrees_with_decide(limit: Limit, plan: list[tuple[float, int]]) -
             slow_clock.advance(gap)
             cost = min(cost, limit.burst)
             expected = await slow.decide("r|p:k", [limit], cost=cost)
-            admitted = fast._admit("r|p:k", limit, cost)
+            interval = limit.interval_us
+            name = "r|p:k\x1f" + limit.key
+            admitted = fast._admit(name, interval, limit.burst * interval, cost * interval)
             if expected.allowed:
                 (state,) = expected.states
-                assert admitted == (state.remaining, state.reset)
+                # ``t`` comes rounded up, as the RateLimit header shows the reset.
+                assert admitted == (state.remaining, math.ceil(state.reset))
             else:
                 assert admitted is None
                 assert await fast.decide("r|p:k", [limit], cost=cost) == expected

@@ -28,6 +28,13 @@ __all__ = [
 
 _MODES: Final = get_args(IdempotencyMode)
 _KEY_NAMES: Final = ("principal", "ip")
+#: Resets (in µs) below which ``ceil(µs / 1e6)`` in floats is exact: up to 2**33 seconds a
+#: double's half-ulp is under 1e-6, the least distance of a non-whole quotient from a whole
+#: number, so rounding to a double never crosses one.
+EXACT_RESET_US: Final = 2**33 * 1_000_000
+#: Callers whose entry name a RateRule remembers: about 0.25 MB for principals of a few
+#: dozen characters, 0.6 MB for the longest ones counted as themselves (tracemalloc).
+_MAX_NAMES: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,24 @@ class RateRule:
     single: Limit | None = field(init=False)
     #: ``RateLimit-Policy`` as a header pair, the same on every response.
     policy_header: tuple[bytes, bytes] = field(init=False)
+    # What `StateGuards.admitted` needs per request, computed here once so that it neither
+    # builds the store's entry name nor does arithmetic the rule already knows on each
+    # request. Derived from the fields above, so left out of equality and repr.
+    #: ``key`` and the principal kind (``"p:"``): the entry name's start for a principal.
+    head: str = field(init=False, compare=False, repr=False)
+    #: ``"\x1f"`` and the limit's key, the entry name's end (the store's naming), when
+    #: `single` may be admitted without awaiting; None when it may not.
+    tail: str | None = field(init=False, compare=False, repr=False)
+    #: `single`'s emission interval, burst tolerance (burst x interval) and the cost's
+    #: TAT step (cost x interval), in µs; 0 when ``tail`` is None.
+    interval: int = field(init=False, compare=False, repr=False)
+    tau: int = field(init=False, compare=False, repr=False)
+    step: int = field(init=False, compare=False, repr=False)
+    #: The ``RateLimit`` value of `single` as a format for ``(remaining, t)``: its prefix,
+    #: ``%`` escaped, then ``%d;t=%d``.
+    current: bytes = field(init=False, compare=False, repr=False)
+    #: Entry names already built, by principal (at most _MAX_NAMES; see `principal_name`).
+    names: dict[str, str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policy_header", (b"ratelimit-policy", self.policy))
@@ -64,6 +89,41 @@ class RateRule:
             if type(limit) is Limit and limit.algorithm == "gcra":
                 single = limit
         object.__setattr__(self, "single", single)
+        object.__setattr__(self, "head", self.key + "p:")
+        tail = None
+        interval = tau = step = 0
+        if single is not None:
+            interval = single.interval_us
+            tau = single.burst * interval
+            step = cast(int, self.cost) * interval
+            # The store answers ``t`` rounded up in integers; it equals the general path's
+            # ``ceil(µs / 1e6)`` in floats while the reset (at most tau) stays below this
+            # bound. Past it (a limit of centuries), `StateGuards.rate` decides instead.
+            if tau < EXACT_RESET_US:
+                tail = "\x1f" + single.key
+        object.__setattr__(self, "tail", tail)
+        object.__setattr__(self, "interval", interval)
+        object.__setattr__(self, "tau", tau)
+        object.__setattr__(self, "step", step)
+        prefix = self.prefixes[0] if self.prefixes else b""
+        object.__setattr__(self, "current", prefix.replace(b"%", b"%%") + b"%d;t=%d")
+        object.__setattr__(self, "names", {})
+
+    def principal_name(self, principal: str) -> str:
+        """The store's entry name for ``principal`` under `single` (when ``tail`` is set),
+        remembered in `names`.
+
+        A caller comes back, so its name is built once rather than per request: reusing
+        the same string object also spares the store hashing it and comparing it
+        character by character on each lookup (the entry holds that very object). The
+        cache is emptied when full, so it holds at most _MAX_NAMES recent callers.
+        """
+        name = f"{self.head}{principal}{self.tail}"
+        names = self.names
+        if len(names) >= _MAX_NAMES:
+            names.clear()
+        names[principal] = name
+        return name
 
     @property
     def capacity(self) -> int:

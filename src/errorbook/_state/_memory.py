@@ -35,6 +35,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from itertools import count
+from math import trunc
 from typing import Any
 
 from ._algorithms import ALGORITHM_FUNCTIONS
@@ -177,26 +178,33 @@ class MemoryStore:
         state = LimitState(limit, False, (tau - tat + now) // interval, (tat - now) / _US, retry)
         return Decision(False, cost, (state,))
 
-    def _admit(self, key: str, limit: Limit, cost: int) -> tuple[int, float] | None:
-        """The admitting half of `_gcra`, for the layer: ``(remaining, reset)`` when one GCRA
-        limit admits ``cost`` (consumed), None when it refuses (nothing changes; ask
+    def _admit(self, name: str, interval: int, tau: int, step: int) -> tuple[int, int] | None:
+        """The admitting half of `_gcra`, for the layer: ``(remaining, t)`` when one GCRA
+        limit admits the request (consumed), None when it refuses (nothing changes; ask
         `decide` for the refusal's numbers).
 
-        The same arithmetic as `_gcra` without the Decision it builds, since an admitted
-        request needs only the two numbers of its ``RateLimit`` header. The caller has
-        checked ``key`` (a non-empty str) and ``cost`` (an int from 0 to the capacity).
+        The layer calls this on every limited request, so it takes what it can precompute
+        once per rule: the entry ``name`` (``key + "\\x1f" + limit.key``, the one string
+        `_gcra` would build), the limit's ``interval`` (``interval_us``), ``tau`` (burst x
+        interval) and ``step`` (cost x interval; the caller has checked the cost is an int
+        from 0 to the capacity). It answers what the ``RateLimit`` header needs: remaining
+        units, and ``t``, the reset in whole seconds rounded up, in integers (equal to
+        ``ceil(reset)`` of `_gcra`'s float while the reset is under 2**33 s; the caller
+        keeps to that). The arithmetic and the state left behind are `_gcra`'s.
         """
-        now = int(self._clock() * _US)
-        name = f"{key}\x1f{limit.key}"
+        # `_now`, inline; trunc is int() for the clock's float, without a type call.
+        now = trunc(self._clock() * _US)
         entries = self._entries
         entry = entries.get(name)
-        interval = limit.interval_us
         tat = entry[1] if entry is not None and entry[1] > now else now
-        new = tat + cost * interval
-        tau = limit.burst * interval
-        if new - tau > now:
+        # `_gcra`'s arithmetic counted from now (``reset`` is its ``new - now``, and
+        # ``new - tau > now`` becomes ``reset > tau``): small ints, cheaper to compute with
+        # than clock readings in µs.
+        reset = tat - now + step
+        if reset > tau:
             return None
-        if cost:
+        if step:
+            new = now + reset
             # `_put`, inline.
             if entry is None:
                 if len(entries) >= self.max_keys:
@@ -207,7 +215,8 @@ class MemoryStore:
                 entries.move_to_end(name)
             if not next(self._writes) & (_SWEEP_EVERY - 1):
                 self._sweep(now)
-        return (tau - new + now) // interval, (new - now) / _US
+        # ceil(reset / _US), in integers: (reset + _US - 1) // _US.
+        return (tau - reset) // interval, (reset + 999_999) // 1_000_000
 
     def _put(self, name: str, entry: object, expires: int, state: Any, now: int) -> None:
         """Store an entry last in line; ``entry`` is what ``get`` found (None: a new key)."""

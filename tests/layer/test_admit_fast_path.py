@@ -1,0 +1,309 @@
+"""The memory store's admit-only shortcut (`StateGuards.admitted`) with what it precomputes.
+
+The shortcut takes from its `RateRule` the store entry's name (cached per principal), the
+GCRA numbers and the ``RateLimit`` format, and gets from `MemoryStore._admit` the reset
+already in whole seconds, rounded up in integers. Each of those is checked here against
+what the general path (`StateGuards.rate` over `MemoryStore.decide`) computes: the same
+statuses, header bytes and stored entries, in the same order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from errorbook import ErrorLayer
+from errorbook._layer import api_key
+from errorbook._layer._exchange import Exchange
+from errorbook._layer._limits import StateGuards
+from errorbook._layer._rules import _MAX_NAMES, EXACT_RESET_US, RateRule
+from errorbook._state import Limit, MemoryStore
+from tests.layer._driver import ok_app, run
+from tests.layer._limited import ALICE, BOB, KEY, KEYS, ratelimit
+from tests.state.conftest import FakeClock
+
+_US = 1_000_000
+
+
+class _General(MemoryStore):
+    """A memory store the layer treats like any other store (no admit-only shortcut)."""
+
+
+def _layer(
+    store: MemoryStore,
+    limit: Limit,
+    *,
+    cost: int = 1,
+    rate_key: str = "principal",
+    keys: dict[str, str] = KEYS,
+) -> ErrorLayer:
+    return ErrorLayer(
+        ok_app,
+        routes=[("GET", "/")],
+        auth=api_key(keys=keys),
+        store=store,
+        limits=[limit],
+        cost=cost,
+        rate_key=rate_key,  # type: ignore[arg-type]
+    )
+
+
+def _parts(layer: ErrorLayer) -> tuple[StateGuards, RateRule]:
+    guards = layer._guards
+    router = layer._router
+    assert guards is not None
+    assert router is not None
+    policy = router.policy("/", "GET")
+    assert policy is not None
+    assert policy.state is not None
+    rate = policy.state.rate
+    assert rate is not None
+    return guards, rate
+
+
+Answers = list[tuple[int, tuple[str | None, str | None]]]
+
+
+def _drive(
+    store: MemoryStore,
+    clock: FakeClock,
+    limit: Limit,
+    cost: int,
+    rate_key: str,
+    plan: list[tuple[float, bool]],
+) -> tuple[Answers, int]:
+    """Statuses and RateLimit headers of ``plan`` (gaps, and whether Bob asks rather than
+    Alice), and how often the general path ran."""
+    layer = _layer(store, limit, cost=cost, rate_key=rate_key)
+    guards, _ = _parts(layer)
+    general = guards.rate
+    awaited: list[int] = []
+
+    async def counted(*args: Any) -> bool:
+        awaited.append(1)
+        return await general(*args)
+
+    guards.rate = counted  # type: ignore[method-assign,assignment]
+    answers = []
+    for gap, bob in plan:
+        clock.advance(gap)
+        result = run(layer, headers=BOB if bob else ALICE)
+        answers.append((result.status, ratelimit(result)))
+    return answers, len(awaited)
+
+
+_limits = st.builds(
+    lambda amount, period, burst, name: Limit(
+        amount, period, burst=min(burst, amount * 4), name=name
+    ),
+    amount=st.integers(1, 12),
+    period=st.sampled_from([0.25, 1, 1.5, 7, 60, 3600]),
+    burst=st.integers(0, 12),
+    # "%" must come out of the header's format as itself.
+    name=st.sampled_from(["", "100%", "a%d%s"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    limit=_limits,
+    cost=st.integers(0, 4),
+    rate_key=st.sampled_from(["principal", "ip"]),
+    plan=st.lists(
+        st.tuples(st.floats(0, 2, allow_nan=False), st.booleans()), min_size=1, max_size=25
+    ),
+)
+def test_shortcut_answers_and_state_equal_the_general_path(
+    limit: Limit, cost: int, rate_key: str, plan: list[tuple[float, bool]]
+) -> None:
+    """Whatever the limit, cost and timing, the shortcut gives the general path's
+    statuses and header bytes, and leaves the same entries in the same order."""
+    cost = min(cost, limit.capacity)
+    fast_clock, slow_clock = FakeClock(), FakeClock()
+    fast_store, slow_store = MemoryStore(clock=fast_clock), _General(clock=slow_clock)
+    fast, fast_awaited = _drive(fast_store, fast_clock, limit, cost, rate_key, plan)
+    slow, _ = _drive(slow_store, slow_clock, limit, cost, rate_key, plan)
+    assert fast == slow
+    assert list(fast_store._entries.items()) == list(slow_store._entries.items())
+    # Only refusals went to the general path.
+    assert fast_awaited == [status for status, _ in fast].count(429)
+
+
+@settings(max_examples=500, deadline=None)
+@given(reset=st.one_of(st.integers(0, 10 * _US), st.integers(0, EXACT_RESET_US - 1)))
+@example(reset=0)
+@example(reset=1)
+@example(reset=_US - 1)
+@example(reset=_US)
+@example(reset=_US + 1)
+@example(reset=EXACT_RESET_US - _US)
+@example(reset=EXACT_RESET_US - _US + 1)
+@example(reset=EXACT_RESET_US - 1)
+def test_whole_seconds_in_integers_equal_the_float_ceiling(reset: int) -> None:
+    """Below the bound, `_admit`'s ``t`` (integers) is the general path's ``ceil`` of the
+    reset in float seconds, so the headers cannot differ by a second."""
+    assert (reset + _US - 1) // _US == math.ceil(reset / _US)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    amount=st.integers(100, 1000),
+    period=st.sampled_from([0.001, 0.002, 0.003]),
+    burst=st.integers(1, 20),
+    plan=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 4)), min_size=1, max_size=60),
+)
+def test_admit_agrees_with_decide_to_the_microsecond(
+    amount: int, period: float, burst: int, plan: list[tuple[int, int]]
+) -> None:
+    """With intervals of a few µs and gaps counted in µs, every remainder of the reset
+    by the interval comes up, so the shortcut's ``remaining`` and ``t`` (computed from
+    the reset rather than from clock readings) meet `decide`'s at each rounding edge."""
+    limit = Limit(amount, period, burst=burst)
+    interval = limit.interval_us
+    tau = limit.burst * interval
+    name = "r|p:k\x1f" + limit.key
+    fast_clock, slow_clock = FakeClock(), FakeClock()
+    fast, slow = MemoryStore(clock=fast_clock), MemoryStore(clock=slow_clock)
+    for gap, cost in plan:
+        fast_clock.advance(gap / _US)
+        slow_clock.advance(gap / _US)
+        cost = min(cost, limit.burst)
+        expected = asyncio.run(slow.decide("r|p:k", [limit], cost=cost))
+        admitted = fast._admit(name, interval, tau, cost * interval)
+        if expected.allowed:
+            (state,) = expected.states
+            assert admitted == (state.remaining, math.ceil(state.reset))
+        else:
+            assert admitted is None
+            assert asyncio.run(fast.decide("r|p:k", [limit], cost=cost)) == expected
+        assert list(fast._entries.items()) == list(slow._entries.items())
+
+
+def test_admit_returns_the_header_numbers() -> None:
+    """`_admit` answers the RateLimit numbers `decide` reports, ``t`` rounded up."""
+    clock = FakeClock()
+    fast, slow = MemoryStore(clock=clock), MemoryStore(clock=clock)
+    limit = Limit(3, 2.5)
+    interval = limit.interval_us
+    name = "r|p:k\x1f" + limit.key
+    allowed = []
+    for gap in (0, 0.1, 0.0, 0.1, 1.3, 0.0):
+        clock.advance(gap)
+        decision = asyncio.run(slow.decide("r|p:k", [limit]))
+        admitted = fast._admit(name, interval, limit.burst * interval, interval)
+        allowed.append(decision.allowed)
+        if not decision.allowed:
+            assert admitted is None
+            continue
+        (state,) = decision.states
+        assert admitted == (state.remaining, math.ceil(state.reset))
+        assert isinstance(admitted[1], int)
+    assert allowed == [True, True, True, False, True, False]
+
+
+@pytest.mark.parametrize(("period", "t"), [(0.999999, 1), (1, 1), (1.000001, 2), (2, 2)], ids=str)
+def test_t_rounds_up_at_the_second(period: float, t: int) -> None:
+    """A reset a µs past a whole second is the next second, as ``ceil`` of the float."""
+    limit = Limit(1, period)
+    interval = limit.interval_us
+    store = MemoryStore(clock=FakeClock())
+    assert store._admit("k\x1f" + limit.key, interval, interval, interval) == (0, t)
+    (state,) = asyncio.run(MemoryStore(clock=FakeClock()).decide("k", [limit])).states
+    assert math.ceil(state.reset) == t
+
+
+def test_limits_past_the_bound_take_the_general_path() -> None:
+    """A limit whose reset may reach 2**33 seconds is decided by `rate` (float seconds, as
+    always); one just under the bound keeps the shortcut."""
+    under = Limit(1, 2**33 - 1, name="long")
+    past = Limit(1, 2**33, name="long")
+    assert _parts(_layer(MemoryStore(), under))[1].tail is not None
+    assert _parts(_layer(MemoryStore(), past))[1].tail is None
+
+    fast_clock, slow_clock = FakeClock(), FakeClock()
+    plan = [(0.0, False), (5.0, False), (0.0, True)]
+    fast, fast_awaited = _drive(
+        MemoryStore(clock=fast_clock), fast_clock, past, 1, "principal", plan
+    )
+    slow, _ = _drive(_General(clock=slow_clock), slow_clock, past, 1, "principal", plan)
+    assert fast == slow
+    assert fast_awaited == len(plan)
+    assert fast[0] == (200, ('"long";q=1;w=8589934592', '"long";r=0;t=8589934592'))
+
+
+def _exchange(layer: ErrorLayer) -> Exchange:
+    async def nothing(message: Any) -> None:
+        pass
+
+    async def receive() -> Any:
+        return {"type": "http.request"}
+
+    return Exchange(layer, receive, nothing, b"rid", {}, "GET", None)
+
+
+def test_entry_names_are_cached_per_principal_and_bounded() -> None:
+    """The cached name is the one the general path builds (``rate.key + who + "\\x1f" +
+    limit.key``); the cache never holds more than its bound, and callers past it are
+    still counted under their own entries."""
+    clock = FakeClock()
+    store = MemoryStore(clock=clock)
+    limit = Limit(5, 60)
+    layer = _layer(store, limit)
+    guards, rate = _parts(layer)
+    exchange = _exchange(layer)
+    callers = _MAX_NAMES + 50
+    for n in range(callers):
+        scope: dict[str, Any] = {"state": {"principal": f"user-{n}"}}
+        assert guards.admitted(rate, exchange, scope)
+        who = guards.who("principal", scope, {})
+        assert rate.names[f"user-{n}"] == f"{rate.key}{who}\x1f{limit.key}"
+        assert len(rate.names) <= _MAX_NAMES
+    # Again, through the cache or past it: each caller's second request, on its own entry.
+    for n in (0, callers - 1):
+        assert guards.admitted(rate, exchange, {"state": {"principal": f"user-{n}"}})
+        assert list(exchange.extra) == [rate.policy_header, (b"ratelimit", b'"5/minute";r=3;t=24')]
+    assert len(store._entries) == callers
+
+
+def test_principals_the_shortcut_leaves_to_the_general_path() -> None:
+    """A principal `who` would hash (too long) or that is no plain str is not cached and
+    goes to `rate`, which counts it as `who` says."""
+    layer = _layer(MemoryStore(clock=FakeClock()), Limit(5, 60))
+    guards, rate = _parts(layer)
+    exchange = _exchange(layer)
+
+    class Name(str):
+        pass
+
+    for principal in ("x" * 199, Name("alice"), 42, None):
+        assert not guards.admitted(rate, exchange, {"state": {"principal": principal}})
+    assert not guards.admitted(rate, exchange, {})
+    assert rate.names == {}
+    # The longest principal counted as itself is taken.
+    assert guards.admitted(rate, exchange, {"state": {"principal": "x" * 198}})
+    assert list(rate.names) == ["x" * 198]
+
+
+def test_many_callers_through_the_layer() -> None:
+    """Callers admitted without awaiting each get their own count."""
+    keys = {f"key-{n}": f"user-{n}" for n in range(3)}
+    store = MemoryStore(clock=FakeClock())
+    layer = _layer(store, Limit(2, 60), keys=keys)
+    statuses = [run(layer, headers=[(KEY, f"key-{n % 3}")]).status for n in range(9)]
+    assert statuses == [200] * 6 + [429] * 3
+
+
+def test_the_shortcut_is_off_for_a_decide_bound_to_another_store() -> None:
+    """A plain MemoryStore is decided in without awaiting; one whose `decide` was replaced
+    on the instance, even by another store's, is not (its decide must see every request)."""
+    plain = MemoryStore()
+    assert _parts(_layer(plain, Limit(5, 60)))[0].memory is plain
+    other = MemoryStore()
+    borrowed = MemoryStore()
+    borrowed.decide = other.decide  # type: ignore[method-assign]
+    assert _parts(_layer(borrowed, Limit(5, 60)))[0].memory is None
