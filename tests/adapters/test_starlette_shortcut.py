@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -137,11 +139,31 @@ def test_the_shortcut_answers_as_the_whole_stack_does(
     whole = installed()
     whole._dispatch = whole.app  # the way every request went before the shortcut
 
+    caplog.clear()
     through_shortcut = fetch(short, method, url, **kwargs)
+    shortcut_logs = logged(caplog, through_shortcut)
+    caplog.clear()
     through_stack = fetch(whole, method, url, **kwargs)
+    stack_logs = logged(caplog, through_stack)
 
     assert answer(through_shortcut) == answer(through_stack)
     assert b"secret" not in through_shortcut.content
+    assert shortcut_logs == stack_logs
+
+
+def logged(
+    caplog: pytest.LogCaptureFixture, response: httpx.Response
+) -> list[tuple[str, str, str]]:
+    """The log records of one request: level, message (request id masked) and exception."""
+    rid = response.headers["x-request-id"]
+    return [
+        (
+            record.levelname,
+            record.getMessage().replace(rid, "<rid>"),
+            repr(record.exc_info[1]) if record.exc_info else "",
+        )
+        for record in caplog.records
+    ]
 
 
 def test_a_route_sees_its_app_its_router_and_its_principal() -> None:
@@ -343,3 +365,170 @@ def test_websockets_and_lifespan_go_through_the_whole_stack() -> None:
     # The lifespan built the stack; the first HTTP request still takes the shortcut.
     assert fetch(layer, "GET", "/items/7", headers=KEY).json()["who"] == "alice"
     assert shortcut_taken(layer)
+
+
+def test_a_subclass_with_its_own_call_keeps_the_whole_stack() -> None:
+    class Tagged(Starlette):
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            scope.setdefault("state", {})["tag"] = "subclass"
+            await super().__call__(scope, receive, send)
+
+    async def tag(request: Request) -> JSONResponse:
+        return JSONResponse({"tag": request.state.tag})
+
+    layer = installed(Tagged(routes=[Route("/tag", tag)]))
+    assert fetch(layer, "GET", "/tag", headers=KEY).json() == {"tag": "subclass"}
+    assert not shortcut_taken(layer)
+
+
+def test_a_subclass_with_its_own_stack_keeps_it() -> None:
+    seen: list[str] = []
+
+    class Stacked(Starlette):
+        def build_middleware_stack(self) -> ASGIApp:
+            inner = super().build_middleware_stack()
+
+            async def noting(scope: Scope, receive: Receive, send: Send) -> None:
+                seen.append(scope["type"])
+                await inner(scope, receive, send)
+
+            return noting
+
+    layer = installed(Stacked(routes=[Route("/items/{id:int}", item, name="item")]))
+    assert fetch(layer, "GET", "/items/7", headers=KEY).status_code == 200
+    assert seen == ["http"]
+    assert not shortcut_taken(layer)
+
+
+def test_a_stack_built_by_the_instances_own_method_keeps_it() -> None:
+    seen: list[str] = []
+    app = make_app()
+    stock = app.build_middleware_stack
+
+    def build() -> ASGIApp:
+        inner = stock()
+
+        async def noting(scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(scope["type"])
+            await inner(scope, receive, send)
+
+        return noting
+
+    app.build_middleware_stack = build  # type: ignore[method-assign]
+    layer = installed(app)
+    assert fetch(layer, "GET", "/items/7", headers=KEY).status_code == 200
+    assert seen == ["http"]
+    assert not shortcut_taken(layer)
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    [(Starlette, "__call__"), (ExceptionMiddleware, "__call__")],
+    ids=["Starlette.__call__", "ExceptionMiddleware.__call__"],
+)
+def test_a_patched_call_keeps_the_whole_stack(
+    owner: type, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Error trackers (Sentry's Starlette integration) patch these at class level, with
+    ``functools.wraps``: the patch must still run."""
+    calls: list[str] = []
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    async def patched(self: Any, scope: Scope, receive: Receive, send: Send) -> None:
+        calls.append(scope["path"])
+        await original(self, scope, receive, send)
+
+    monkeypatch.setattr(owner, name, patched)
+    layer = installed()
+    assert fetch(layer, "GET", "/items/7", headers=KEY).status_code == 200
+    assert calls == ["/items/7"]
+    assert not shortcut_taken(layer)
+
+
+def fetch_answered(layer: ErrorLayer, url: str) -> httpx.Response:
+    """A GET whose answer ServerErrorMiddleware sends before re-raising to the server (as
+    it does with debug on or a handler of the user's): the response, not the error."""
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=layer, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get(url, headers=KEY)
+
+    return asyncio.run(go())
+
+
+def test_debug_switched_on_after_install_keeps_the_whole_stack() -> None:
+    app = make_app()
+    layer = installed(app)
+    app.debug = True  # the user's choice after install's warning: Starlette's page answers
+    response = fetch_answered(layer, "/items/0")
+    assert response.status_code == 500
+    assert "RuntimeError" in response.text
+    assert not shortcut_taken(layer)
+
+
+def test_an_error_handler_set_after_install_keeps_the_whole_stack() -> None:
+    async def oops(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("our own 500", status_code=500)
+
+    app = make_app()
+    layer = installed(app)
+    app.add_exception_handler(Exception, oops)  # replaces install's re-raising handler
+    response = fetch_answered(layer, "/items/0")
+    assert (response.status_code, response.text) == (500, "our own 500")
+    assert not shortcut_taken(layer)
+
+
+def test_an_http_exception_after_the_response_started_ends_the_same_for_the_client(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Past a started response the layer can only close: whatever the exception became
+    on its way (ExceptionMiddleware turns it into a RuntimeError), the client gets the
+    same bytes, and the log has the failure."""
+
+    class Half:
+        """A raw ASGI endpoint: no request_response wrapper around it."""
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"part", "more_body": True})
+            raise HTTPException(409, detail="too late")
+
+    def run(layer: ErrorLayer) -> list[dict[str, Any]]:
+        request: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/half",
+            "raw_path": b"/half",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"test"), (b"x-api-key", b"k"), (b"x-request-id", b"r1")],
+            "server": ("test", 80),
+        }
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        # Re-raised for the server to close the connection: HTTPException through the
+        # shortcut, RuntimeError through ExceptionMiddleware (the one difference).
+        with pytest.raises((HTTPException, RuntimeError)):
+            asyncio.run(layer(request, receive, send))  # type: ignore[arg-type]
+        return sent
+
+    caplog.set_level(logging.ERROR, logger="errorbook.layer")
+    short = installed(Starlette(routes=[Route("/half", Half())]))
+    run(short)  # the first request decides the way
+    assert shortcut_taken(short)
+    whole = installed(Starlette(routes=[Route("/half", Half())]))
+    whole._dispatch = whole.app
+    caplog.clear()
+    assert run(short) == run(whole)
+    assert [record.levelname for record in caplog.records] == ["ERROR", "ERROR"]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -45,9 +46,11 @@ from ._common import (
 )
 
 try:
+    import starlette
     from starlette.applications import Starlette
     from starlette.endpoints import HTTPEndpoint
-    from starlette.exceptions import HTTPException
+    from starlette.exceptions import HTTPException, WebSocketException
+    from starlette.middleware.errors import ServerErrorMiddleware
     from starlette.middleware.exceptions import ExceptionMiddleware
     from starlette.requests import Request
     from starlette.responses import Response
@@ -64,6 +67,7 @@ __all__ = ["hand_on", "install", "routes_of", "shortcut", "with_error_responses"
 
 _ENDPOINT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _LOG: Final = logging.getLogger("errorbook.layer")
+_STARLETTE_DIR: Final = os.path.dirname(starlette.__file__) + os.sep
 
 
 async def hand_on(request: Request, exc: Exception) -> Response:
@@ -138,27 +142,44 @@ def shortcut(app: Starlette) -> ASGIApp | None:
     front of the layer they are two wrappers of ``send`` and two ``try`` blocks per
     request for nothing (a quarter of a small route's time). The shortcut does the one
     thing of theirs that still matters, which is to set ``scope["app"]`` and the
-    exception handlers each route reads, and calls the router. It is taken only when
-    nothing else depends on the stack: Starlette's own ``build_middleware_stack`` (not a
-    subclass's, such as FastAPI's), no user middleware, no ``max_body_size``, no debug
-    mode, and no exception handler of the user's own (one could be asked to answer an
-    error raised outside a route, which only ``ExceptionMiddleware`` would see).
+    exception handlers each route reads (the built ``ExceptionMiddleware``'s own tables),
+    and calls the router.
+
+    It is decided from the stack Starlette built (call it after the stack exists) and
+    taken only when that stack is exactly the two of them around the router, as Starlette
+    wrote them: no user middleware, no ``max_body_size``, no debug mode, no subclass's
+    stack (FastAPI's), no ``__call__`` of a subclass's or a patch's (error trackers such
+    as Sentry patch ``Starlette.__call__`` and ``ExceptionMiddleware.__call__``), and no
+    exception handler but the re-raising ones (a handler of the user's own could be asked
+    to answer an error raised outside a route, which only ``ExceptionMiddleware`` sees).
     Websockets and lifespan always go through the whole stack.
+
+    One difference remains, once a response has started: an ``HTTPException`` raised
+    outside a route's own handler wrapper (a raw ASGI route, route middleware) reaches
+    the layer as itself, where ``ExceptionMiddleware`` would have turned it into a
+    ``RuntimeError``. The client sees the same either way (the layer cannot answer any
+    more and closes the connection); the log names the original exception.
     """
-    stock = type(app).build_middleware_stack is Starlette.build_middleware_stack
-    if not stock or app.user_middleware or app.debug:
-        return None
-    if getattr(app, "max_body_size", None) is not None:
-        return None
-    handlers = dict(app.exception_handlers)
-    if set(handlers) != {HTTPException, Exception} or any(
-        handler is not hand_on for handler in handlers.values()
+    stack = app.middleware_stack
+    if not (
+        _starlettes_own(type(app).__call__, "Starlette.__call__")
+        and type(stack) is ServerErrorMiddleware
+        and _starlettes_own(ServerErrorMiddleware.__call__, "ServerErrorMiddleware.__call__")
+        and stack.handler is hand_on
+        and not stack.debug
     ):
         return None
-    # The tables ExceptionMiddleware would put in the scope, made by it.
-    del handlers[Exception]  # ServerErrorMiddleware's, as build_middleware_stack does
-    middleware = ExceptionMiddleware(app.router, handlers=handlers)
-    tables = (middleware._exception_handlers, middleware._status_handlers)
+    inner = stack.app
+    if not (
+        type(inner) is ExceptionMiddleware
+        and _starlettes_own(ExceptionMiddleware.__call__, "ExceptionMiddleware.__call__")
+        and inner.app is app.router
+        and not inner._status_handlers
+        and inner._exception_handlers.get(HTTPException) is hand_on
+        and set(inner._exception_handlers) <= {HTTPException, WebSocketException}
+    ):
+        return None
+    tables = (inner._exception_handlers, inner._status_handlers)
     router = app.router
 
     async def into_router(scope: Scope, receive: Receive, send: Send) -> None:
@@ -167,6 +188,17 @@ def shortcut(app: Starlette) -> ASGIApp | None:
         await router(scope, receive, send)
 
     return into_router
+
+
+def _starlettes_own(function: object, qualname: str) -> bool:
+    """Whether ``function`` is Starlette's own ``qualname``, not a subclass's or a patch's
+    (a wrapper made with ``functools.wraps`` copies the name, not the code)."""
+    code = getattr(function, "__code__", None)
+    return (
+        code is not None
+        and code.co_qualname == qualname
+        and code.co_filename.startswith(_STARLETTE_DIR)
+    )
 
 
 def with_error_responses(
