@@ -12,7 +12,7 @@
   its 404 and 405 reach the layer as ``HTTPException`` and are answered the catalog's way;
 - wraps the app in the layer, outermost, so a refusal costs as little as possible;
 - and, when handing errors on is all they would do, lets the layer call the app's router
-  past ``ServerErrorMiddleware`` and ``ExceptionMiddleware`` (see `shortcut`).
+  past ``ServerErrorMiddleware`` and ``ExceptionMiddleware`` (see `_shortcut`).
 
 ``debug=True`` is turned off (on the app and every Starlette app mounted in it): in debug
 mode Starlette's ``ServerErrorMiddleware`` sends its traceback page to the client itself,
@@ -63,7 +63,7 @@ from .._layer._types import ASGIApp, Receive, Scope, Send
 from .._openapi import add_error_responses
 from ._common import InstallError
 
-__all__ = ["hand_on", "install", "routes_of", "shortcut", "with_error_responses"]
+__all__ = ["hand_on", "install", "routes_of", "with_error_responses"]
 
 _ENDPOINT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _LOG: Final = logging.getLogger("errorbook.layer")
@@ -127,14 +127,14 @@ def _first_request(layer: ErrorLayer, app: Starlette) -> ASGIApp:
     async def first(scope: Scope, receive: Receive, send: Send) -> None:
         if app.middleware_stack is None:
             app.middleware_stack = app.build_middleware_stack()
-        way = shortcut(app)
+        way = _shortcut(app)
         layer._dispatch = app if way is None else way
         await layer._dispatch(scope, receive, send)
 
     return first
 
 
-def shortcut(app: Starlette) -> ASGIApp | None:
+def _shortcut(app: Starlette) -> ASGIApp | None:
     """A way into ``app``'s router for HTTP requests past its ``ServerErrorMiddleware`` and
     ``ExceptionMiddleware``, or None when those do more than hand errors on.
 
