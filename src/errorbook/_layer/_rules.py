@@ -57,9 +57,6 @@ class RateRule:
     policy: bytes
     prefixes: tuple[bytes, ...]
     key: str
-    #: The only limit, when it is GCRA and the cost a fixed number: the case a memory
-    #: store admits without awaiting (`StateGuards.admitted`). None otherwise.
-    single: Limit | None = field(init=False)
     #: ``RateLimit-Policy`` as a header pair, the same on every response.
     policy_header: tuple[bytes, bytes] = field(init=False)
     # What `StateGuards.admitted` needs per request, computed here once so that it neither
@@ -68,14 +65,15 @@ class RateRule:
     #: ``key`` and the principal kind (``"p:"``): the entry name's start for a principal.
     head: str = field(init=False, compare=False, repr=False)
     #: ``"\x1f"`` and the limit's key, the entry name's end (the store's naming), when
-    #: `single` may be admitted without awaiting; None when it may not.
+    #: a memory store may admit without awaiting: the rule's only limit is GCRA and the
+    #: cost a fixed number (and the reset bounded, below); None otherwise.
     tail: str | None = field(init=False, compare=False, repr=False)
-    #: `single`'s emission interval, burst tolerance (burst x interval) and the cost's
+    #: That limit's emission interval, burst tolerance (burst x interval) and the cost's
     #: TAT step (cost x interval), in µs; 0 when ``tail`` is None.
     interval: int = field(init=False, compare=False, repr=False)
     tau: int = field(init=False, compare=False, repr=False)
     step: int = field(init=False, compare=False, repr=False)
-    #: The ``RateLimit`` value of `single` as a format for ``(remaining, t)``: its prefix,
+    #: The ``RateLimit`` value of the first limit as a format for ``(remaining, t)``: its prefix,
     #: ``%`` escaped, then ``%d;t=%d``.
     current: bytes = field(init=False, compare=False, repr=False)
     #: Entry names already built, by principal (at most _MAX_NAMES; see `principal_name`).
@@ -88,7 +86,6 @@ class RateRule:
             limit = self.limits[0]
             if type(limit) is Limit and limit.algorithm == "gcra":
                 single = limit
-        object.__setattr__(self, "single", single)
         object.__setattr__(self, "head", self.key + "p:")
         tail = None
         interval = tau = step = 0
@@ -110,8 +107,8 @@ class RateRule:
         object.__setattr__(self, "names", {})
 
     def principal_name(self, principal: str) -> str:
-        """The store's entry name for ``principal`` under `single` (when ``tail`` is set),
-        remembered in `names`.
+        """The store's entry name for ``principal`` under the rule's one GCRA limit (when
+        ``tail`` is set), remembered in `names`.
 
         A caller comes back, so its name is built once rather than per request: reusing
         the same string object also spares the store hashing it and comparing it
