@@ -1,8 +1,9 @@
-"""The memory store's admit-only shortcut (`StateGuards.admitted`) with what it precomputes.
+"""The memory store's admit-only shortcut (`RateRule.admit`) with what it precomputes.
 
-The shortcut takes from its `RateRule` the store entry's name (cached per principal), the
-GCRA numbers and the ``RateLimit`` format, and gets from `MemoryStore._admit` the reset
-already in whole seconds, rounded up in integers. Each of those is checked here against
+The layer takes from its `RateRule` the store entry's name (cached per principal, else
+from `StateGuards.entry_name`) and the ``RateLimit`` format, and the rule's admitting
+function, bound to the store (`MemoryStore._admitter`) with the GCRA numbers, answers the
+reset already in whole seconds, rounded up in integers. Each of those is checked here against
 what the general path (`StateGuards.rate` over `MemoryStore.decide`) computes: the same
 statuses, header bytes and stored entries, in the same order.
 """
@@ -19,7 +20,6 @@ from hypothesis import strategies as st
 
 from errorbook import ErrorLayer
 from errorbook._layer import api_key
-from errorbook._layer._exchange import Exchange
 from errorbook._layer._limits import StateGuards
 from errorbook._layer._rules import _MAX_NAMES, EXACT_RESET_US, RateRule
 from errorbook._state import Limit, MemoryStore
@@ -145,8 +145,8 @@ def test_shortcut_answers_and_state_equal_the_general_path(
 @example(reset=EXACT_RESET_US - _US + 1)
 @example(reset=EXACT_RESET_US - 1)
 def test_whole_seconds_in_integers_equal_the_float_ceiling(reset: int) -> None:
-    """Below the bound, `_admit`'s ``t`` (integers) is the general path's ``ceil`` of the
-    reset in float seconds, so the headers cannot differ by a second."""
+    """Below the bound, the admitting function's ``t`` (integers) is the general path's
+    ``ceil`` of the reset in float seconds, so the headers cannot differ by a second."""
     assert (reset + _US - 1) // _US == math.ceil(reset / _US)
 
 
@@ -174,7 +174,7 @@ def test_admit_agrees_with_decide_to_the_microsecond(
         slow_clock.advance(gap / _US)
         cost = min(cost, limit.burst)
         expected = asyncio.run(slow.decide("r|p:k", [limit], cost=cost))
-        admitted = fast._admit(name, interval, tau, cost * interval)
+        admitted = fast._admitter(interval, tau, cost * interval)(name)
         if expected.allowed:
             (state,) = expected.states
             assert admitted == (state.remaining, math.ceil(state.reset))
@@ -185,17 +185,19 @@ def test_admit_agrees_with_decide_to_the_microsecond(
 
 
 def test_admit_returns_the_header_numbers() -> None:
-    """`_admit` answers the RateLimit numbers `decide` reports, ``t`` rounded up."""
+    """The admitting function answers the RateLimit numbers `decide` reports, ``t``
+    rounded up."""
     clock = FakeClock()
     fast, slow = MemoryStore(clock=clock), MemoryStore(clock=clock)
     limit = Limit(3, 2.5)
     interval = limit.interval_us
     name = "r|p:k\x1f" + limit.key
+    admit = fast._admitter(interval, limit.burst * interval, interval)
     allowed = []
     for gap in (0, 0.1, 0.0, 0.1, 1.3, 0.0):
         clock.advance(gap)
         decision = asyncio.run(slow.decide("r|p:k", [limit]))
-        admitted = fast._admit(name, interval, limit.burst * interval, interval)
+        admitted = admit(name)
         allowed.append(decision.allowed)
         if not decision.allowed:
             assert admitted is None
@@ -212,7 +214,7 @@ def test_t_rounds_up_at_the_second(period: float, t: int) -> None:
     limit = Limit(1, period)
     interval = limit.interval_us
     store = MemoryStore(clock=FakeClock())
-    assert store._admit("k\x1f" + limit.key, interval, interval, interval) == (0, t)
+    assert store._admitter(interval, interval, interval)("k\x1f" + limit.key) == (0, t)
     (state,) = asyncio.run(MemoryStore(clock=FakeClock()).decide("k", [limit])).states
     assert math.ceil(state.reset) == t
 
@@ -236,14 +238,15 @@ def test_limits_past_the_bound_take_the_general_path() -> None:
     assert fast[0] == (200, ('"long";q=1;w=8589934592', '"long";r=0;t=8589934592'))
 
 
-def _exchange(layer: ErrorLayer) -> Exchange:
-    async def nothing(message: Any) -> None:
-        pass
-
-    async def receive() -> Any:
-        return {"type": "http.request"}
-
-    return Exchange(layer, receive, nothing, b"rid", {}, "GET", None)
+def _admitted(guards: StateGuards, rate: RateRule, scope: dict[str, Any]) -> bytes | None:
+    """What the layer's shortcut does for a request whose principal is not cached: the
+    ``RateLimit`` value when the store admits it at once, None when it goes to `rate`."""
+    assert rate.admit is not None
+    name = guards.entry_name(rate, scope, {})
+    if name is None:
+        return None
+    admitted = rate.admit(name)
+    return None if admitted is None else rate.current % admitted
 
 
 def test_entry_names_are_cached_per_principal_and_bounded() -> None:
@@ -255,38 +258,53 @@ def test_entry_names_are_cached_per_principal_and_bounded() -> None:
     limit = Limit(5, 60)
     layer = _layer(store, limit)
     guards, rate = _parts(layer)
-    exchange = _exchange(layer)
     callers = _MAX_NAMES + 50
     for n in range(callers):
         scope: dict[str, Any] = {"state": {"principal": f"user-{n}"}}
-        assert guards.admitted(rate, exchange, scope)
+        assert _admitted(guards, rate, scope) is not None
         who = guards.who("principal", scope, {})
         assert rate.names[f"user-{n}"] == f"{rate.key}{who}\x1f{limit.key}"
         assert len(rate.names) <= _MAX_NAMES
-    # Again, through the cache or past it: each caller's second request, on its own entry.
+    # Again, past the cache: each caller's second request, on its own entry.
     for n in (0, callers - 1):
-        assert guards.admitted(rate, exchange, {"state": {"principal": f"user-{n}"}})
-        assert list(exchange.extra) == [rate.policy_header, (b"ratelimit", b'"5/minute";r=3;t=24')]
+        scope = {"state": {"principal": f"user-{n}"}}
+        assert _admitted(guards, rate, scope) == b'"5/minute";r=3;t=24'
     assert len(store._entries) == callers
 
 
 def test_principals_the_shortcut_leaves_to_the_general_path() -> None:
-    """A principal `who` would hash (too long) or that is no plain str is not cached and
-    goes to `rate`, which counts it as `who` says."""
+    """A principal `who` would hash (too long) or that is no plain str gets no entry
+    name, so it goes to `rate`, which counts it as `who` says; no principal at all is
+    counted by address, under `who`'s name too."""
     layer = _layer(MemoryStore(clock=FakeClock()), Limit(5, 60))
     guards, rate = _parts(layer)
-    exchange = _exchange(layer)
 
     class Name(str):
         pass
 
-    for principal in ("x" * 199, Name("alice"), 42, None):
-        assert not guards.admitted(rate, exchange, {"state": {"principal": principal}})
-    assert not guards.admitted(rate, exchange, {})
+    for principal in ("x" * 199, Name("alice"), 42):
+        assert guards.entry_name(rate, {"state": {"principal": principal}}, {}) is None
+    assert rate.names == {}
+    address: dict[str, Any] = {"client": ("192.0.2.7", 4000)}
+    for scope in (address, {**address, "state": {"principal": None}}):
+        who = guards.who("principal", scope, {})
+        assert who == "ip:192.0.2.7"
+        assert guards.entry_name(rate, scope, {}) == f"{rate.key}{who}{rate.tail}"
     assert rate.names == {}
     # The longest principal counted as itself is taken.
-    assert guards.admitted(rate, exchange, {"state": {"principal": "x" * 198}})
+    assert _admitted(guards, rate, {"state": {"principal": "x" * 198}}) is not None
     assert list(rate.names) == ["x" * 198]
+
+
+def test_key_functions_leave_the_shortcut_to_the_general_path() -> None:
+    """A key function's key is never guessed: `rate` asks it."""
+    store = MemoryStore(clock=FakeClock())
+    layer = ErrorLayer(
+        ok_app, routes=[("GET", "/")], store=store, limits=["5/minute"], rate_key=lambda r: "k"
+    )
+    guards, rate = _parts(layer)
+    assert rate.admit is not None
+    assert guards.entry_name(rate, {"state": {"principal": "alice"}}, {}) is None
 
 
 def test_many_callers_through_the_layer() -> None:
@@ -301,9 +319,61 @@ def test_many_callers_through_the_layer() -> None:
 def test_the_shortcut_is_off_for_a_decide_bound_to_another_store() -> None:
     """A plain MemoryStore is decided in without awaiting; one whose `decide` was replaced
     on the instance, even by another store's, is not (its decide must see every request)."""
-    plain = MemoryStore()
-    assert _parts(_layer(plain, Limit(5, 60)))[0].memory is plain
+    assert _parts(_layer(MemoryStore(), Limit(5, 60)))[1].admit is not None
     other = MemoryStore()
     borrowed = MemoryStore()
     borrowed.decide = other.decide  # type: ignore[method-assign]
-    assert _parts(_layer(borrowed, Limit(5, 60)))[0].memory is None
+    assert _parts(_layer(borrowed, Limit(5, 60)))[1].admit is None
+
+
+def _rules_by_route(layer: ErrorLayer) -> dict[str, RateRule]:
+    router = layer._router
+    assert router is not None
+    rules = {}
+    for path in ("/", "/own", "/two"):
+        policy = router.policy(path, "GET")
+        assert policy is not None
+        assert policy.state is not None
+        assert policy.state.rate is not None
+        rules[path] = policy.state.rate
+    return rules
+
+
+def _routed(store: MemoryStore, **options: Any) -> ErrorLayer:
+    return ErrorLayer(
+        ok_app,
+        routes=[("GET", "/"), ("GET", "/own"), ("GET", "/two")],
+        auth=api_key(keys=KEYS),
+        store=store,
+        limits=["5/minute"],
+        route_options={"/own": {"rate": ["2/second"]}, "/two": {"rate": ["2/second", "9/day"]}},
+        **options,
+    )
+
+
+def test_every_rule_of_one_limit_is_bound_to_the_layers_store() -> None:
+    """The layer's own limits and a route's own limit are each bound, once, to the layer's
+    store; a rule of two limits is not (it goes to `decide`, all-or-nothing)."""
+    store = MemoryStore(clock=FakeClock())
+    rules = _rules_by_route(_routed(store))
+    assert rules["/"].admit is not None
+    assert rules["/own"].admit is not None
+    assert rules["/two"].admit is None
+    # Each rule counts in this store, under the general path's names.
+    admitted = rules["/own"].admit("r/own|p:alice\x1f" + rules["/own"].limits[0].key)
+    assert admitted == (1, 1)
+    assert list(store._entries) == ["r/own|p:alice\x1f" + rules["/own"].limits[0].key]
+
+
+@pytest.mark.parametrize(
+    ("store", "options"),
+    [(_General(), {}), (MemoryStore(), {"legacy_ratelimit_headers": True})],
+    ids=["a store subclass", "legacy headers"],
+)
+def test_no_rule_is_bound_where_decide_must_answer(
+    store: MemoryStore, options: dict[str, Any]
+) -> None:
+    """A store subclass may decide otherwise, and the legacy headers need the decision's
+    tightest limit: then no rule admits without `decide`."""
+    rules = _rules_by_route(_routed(store, **options))
+    assert [rule.admit for rule in rules.values()] == [None, None, None]

@@ -96,8 +96,9 @@ _limits = st.builds(
     ),
 )
 def test_admit_agrees_with_decide(limit: Limit, plan: list[tuple[float, int]]) -> None:
-    """`_admit` admits exactly when `decide` does, with the same numbers and the same state
-    left behind; on a refusal it changes nothing and `decide` gives the refusal."""
+    """The admitting function admits exactly when `decide` does, with the same numbers
+    and the same state left behind; on a refusal it changes nothing and `decide` gives
+    the refusal."""
     fast_clock, slow_clock = FakeClock(), FakeClock()
     fast, slow = MemoryStore(clock=fast_clock), MemoryStore(clock=slow_clock)
 
@@ -109,7 +110,8 @@ def test_admit_agrees_with_decide(limit: Limit, plan: list[tuple[float, int]]) -
             expected = await slow.decide("r|p:k", [limit], cost=cost)
             interval = limit.interval_us
             name = "r|p:k\x1f" + limit.key
-            admitted = fast._admit(name, interval, limit.burst * interval, cost * interval)
+            admit = fast._admitter(interval, limit.burst * interval, cost * interval)
+            admitted = admit(name)
             if expected.allowed:
                 (state,) = expected.states
                 # ``t`` comes rounded up, as the RateLimit header shows the reset.

@@ -56,6 +56,7 @@ from ._media import (
 from ._respond import Responder
 from ._routing import Policy, build_router, check_limit, shared_media_set
 from ._rules import (
+    RateRule,
     StateRules,
     check_cost,
     check_idempotency,
@@ -262,6 +263,7 @@ class ErrorLayer(Answers):
                 lease_ttl=float(lease_ttl),
                 retention=float(idempotency_retention),
                 post_mode=post_mode,
+                rules=self._rate_rules(),
             )
             self._owns_store = self._owns_store or store is None
         self._auth = auth
@@ -314,11 +316,21 @@ class ErrorLayer(Answers):
             return open_store("memory://")
         return open_store(store) if isinstance(store, str) else store
 
-    def _uses_state(self) -> bool:
-        if self._default.state is not None:
-            return True
+    def _policies(self) -> list[Policy]:
+        """The default policy and every route's."""
         router = self._router
-        return router is not None and any(policy.state is not None for policy in router.policies())
+        return [self._default, *([] if router is None else router.policies())]
+
+    def _rate_rules(self) -> list[RateRule]:
+        """Every distinct rate rule of the layer's routes (most share the layer's own)."""
+        rules: dict[int, RateRule] = {}
+        for policy in self._policies():
+            if policy.state is not None and policy.state.rate is not None:
+                rules[id(policy.state.rate)] = policy.state.rate
+        return list(rules.values())
+
+    def _uses_state(self) -> bool:
+        return any(policy.state is not None for policy in self._policies())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The success path is written for speed: locals over attributes, lookups inline,
@@ -381,6 +393,7 @@ class ErrorLayer(Answers):
         # Only a CORS preflight (OPTIONS with Access-Control-Request-Method) skips auth: the
         # header alone on another method would let any caller past it.
         preflight = method == "OPTIONS" and _PREFLIGHT in headers
+        principal: object = None
         if self._auth is not None and not policy.public and not preflight:
             header_auth = self._fast_auth
             if header_auth is not None:
@@ -458,13 +471,26 @@ class ErrorLayer(Answers):
             guards = self._guards
             assert guards is not None
             rate = rules.rate
-            if (
-                rate is not None
-                # Most limited requests are admitted without awaiting (a memory store).
-                and not guards.admitted(rate, exchange, scope)
-                and not await guards.rate(rate, exchange, scope)
-            ):
-                return
+            if rate is not None:
+                # Most limited requests are admitted at once, without awaiting: a memory
+                # store bound to the rule (`RateRule.admit`) decides under the caller's
+                # entry name, remembered per principal. Anything else, and every refusal
+                # (which consumed nothing), goes to `guards.rate`, which decides afresh.
+                admit = rate.admit
+                admitted = None
+                if admit is not None:
+                    name = rate.names.get(principal) if type(principal) is str else None
+                    if name is None:
+                        name = guards.entry_name(rate, scope, headers)
+                    if name is not None:
+                        admitted = admit(name)
+                if admitted is not None:
+                    # `StateGuards._headers` of an admitting decision, from the rule's format.
+                    exchange.extra = [rate.policy_header, (b"ratelimit", rate.current % admitted)]
+                    if guards.down:
+                        guards.recovered()
+                elif not await guards.rate(rate, exchange, scope):
+                    return
             if rules.holds:
                 await self._run_holding(rules, exchange, scope, receive)
                 return

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .._errors import StoreError
@@ -125,6 +125,7 @@ class StateGuards:
         lease_ttl: float,
         retention: float,
         post_mode: IdempotencyMode,
+        rules: Iterable[RateRule],
     ) -> None:
         self.layer = layer
         self.store = store
@@ -140,16 +141,13 @@ class StateGuards:
             self.lock_ttl = layer.deadline + _LOCK_MARGIN
         #: The store is failing: logged once when it started, once when it ends.
         self.down = False
-        #: The store, when `admitted` may decide in it without awaiting: exactly a
-        #: MemoryStore whose `decide` nobody replaced (a subclass or a wrapper set on the
-        #: instance, for metrics or a deny-list, must see every decision), and no legacy
-        #: headers to add.
-        self.memory = (
-            store
-            if type(store) is MemoryStore and _own_decide(store) and not legacy_headers
-            else None
-        )
         self.by_principal = rate_key == "principal"
+        # The layer may admit without awaiting only in exactly a MemoryStore whose `decide`
+        # nobody replaced (a subclass or a wrapper set on the instance, for metrics or a
+        # deny-list, must see every decision), with no legacy headers to add.
+        if type(store) is MemoryStore and _own_decide(store) and not legacy_headers:
+            for rule in rules:
+                rule.bind(store)
 
     # -- whom a limit counts -----------------------------------------------------------
 
@@ -257,46 +255,25 @@ class StateGuards:
 
     # -- 7a: rate limits ---------------------------------------------------------------
 
-    def admitted(self, rate: RateRule, exchange: Exchange, scope: Any) -> bool:
-        """Guard 7's common case decided without awaiting: True when a memory store admitted
-        the request under the rule's one GCRA limit (``RateLimit`` headers set on the
-        exchange). False when the request must go to `rate`: another store, other limits,
-        a key that is not a plain principal, or a refusal (which consumed nothing, so
-        `rate` deciding afresh is the same as deciding once).
+    def entry_name(self, rate: RateRule, scope: Any, headers: dict[bytes, bytes]) -> str | None:
+        """The store's entry name of this request under ``rate``'s one limit, for
+        `RateRule.admit` (the layer's shortcut): ``rate.key``, `who`, then ``rate.tail``.
 
-        The numbers and headers are `rate`'s for the same decision; the tests compare them.
-        Every request of a limited route runs this, so it uses what the rule precomputed
-        (the entry name's head and tail, the GCRA numbers, the header's format) and asks
-        the store for integers ready to format.
+        Asked when ``rate.names`` has no name for the caller yet (or for a request counted
+        by address); a principal's name is remembered there. None when the request must go
+        to `rate` instead: a key function decides, or the principal is not a str short
+        enough to be counted as itself.
         """
-        memory = self.memory
-        tail = rate.tail
-        if memory is None or tail is None:
-            return False
         if self.by_principal:
             state = scope.get("state")
-            principal = state.get("principal") if type(state) is dict else None
-            # `who`, inline, for a str principal short enough not to be hashed; the store's
-            # entry name (``rate.key + who + "\x1f" + limit.key``) built once per caller.
-            if type(principal) is not str:
-                return False
-            name = rate.names.get(principal)
-            if name is None:
-                if len(principal) > _MAX_PRINCIPAL:
-                    return False
-                name = rate.principal_name(principal)
-        elif self.rate_key == "ip":
-            name = f"{rate.key}{self.who('ip', scope, exchange.headers)}{tail}"
-        else:
-            return False
-        admitted = memory._admit(name, rate.interval, rate.tau, rate.step)
-        if admitted is None:
-            return False
-        # `_headers` for an admitting decision: ``(remaining, t)`` into the member's format.
-        exchange.extra = [rate.policy_header, (b"ratelimit", rate.current % admitted)]
-        if self.down:
-            self.recovered()
-        return True
+            principal = state.get("principal") if isinstance(state, dict) else None
+            if principal is not None:
+                if type(principal) is not str or len(principal) > _MAX_PRINCIPAL:
+                    return None
+                return rate.principal_name(principal)
+        elif self.rate_key != "ip":
+            return None
+        return f"{rate.key}ip:{self.client_address(scope, headers)}{rate.tail}"
 
     async def rate(self, rate: RateRule, exchange: Exchange, scope: Any) -> bool:
         """Guard 7's rate limits: True to go on (with ``RateLimit`` headers set on the

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, cast, get_args
 
-from .._state import Decision, Limit, LimitState, ratelimit_headers
+from .._state import Admitted, Decision, Limit, LimitState, MemoryStore, ratelimit_headers
 from ._types import ConcurrencyOptions, Cost, IdempotencyMode, KeyBy, RouteOptions
 
 __all__ = [
@@ -77,7 +77,12 @@ class RateRule:
     #: ``%`` escaped, then ``%d;t=%d``.
     current: bytes = field(init=False, compare=False, repr=False)
     #: Entry names already built, by principal (at most _MAX_NAMES; see `principal_name`).
+    #: Filled only when the layer counts by principal, so a hit is always the right name.
     names: dict[str, str] = field(init=False, compare=False, repr=False)
+    #: The store's admitting function for the rule's one GCRA limit and cost, when the
+    #: layer's store may admit without awaiting (see `bind`); None: every request of the
+    #: rule goes to `StateGuards.rate`.
+    admit: Callable[[str], Admitted | None] | None = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "policy_header", (b"ratelimit-policy", self.policy))
@@ -105,6 +110,17 @@ class RateRule:
         prefix = self.prefixes[0] if self.prefixes else b""
         object.__setattr__(self, "current", prefix.replace(b"%", b"%%") + b"%d;t=%d")
         object.__setattr__(self, "names", {})
+        object.__setattr__(self, "admit", None)
+
+    def bind(self, store: MemoryStore) -> None:
+        """Let ``store`` admit the rule's requests without awaiting, when the rule allows
+        it (``tail`` set: one GCRA limit, a fixed cost, a bounded reset).
+
+        Called once by the layer's `StateGuards`, which owns the rule: rules are built
+        per layer (from its ``limits`` and ``route_options``), never shared between two.
+        """
+        if self.tail is not None:
+            object.__setattr__(self, "admit", store._admitter(self.interval, self.tau, self.step))
 
     def principal_name(self, principal: str) -> str:
         """The store's entry name for ``principal`` under the rule's one GCRA limit (when

@@ -7,7 +7,7 @@ Redis URL is opened, so ``import errorbook`` never loads redis-py.
 
 from ._decision import Decision, LimitState, ratelimit_headers
 from ._limit import ALGORITHMS, Algorithm, Limit
-from ._memory import MemoryStore
+from ._memory import Admitted, MemoryStore
 from ._records import (
     Begin,
     InFlight,
@@ -22,6 +22,7 @@ from ._store import SCHEMES, Store, open_store
 
 __all__ = [
     "ALGORITHMS",
+    "Admitted",
     "Algorithm",
     "Begin",
     "Decision",

@@ -44,7 +44,7 @@ from ._limit import Limit
 from ._records import Begin, InFlight, Lease, Mismatch, Replay, Started, StoredResponse
 from ._validate import check_decide, check_integer, check_key, check_seconds
 
-__all__ = ["DEFAULT_MAX_KEYS", "DEFAULT_MAX_RECORDS", "MemoryStore"]
+__all__ = ["DEFAULT_MAX_KEYS", "DEFAULT_MAX_RECORDS", "Admitted", "MemoryStore"]
 
 DEFAULT_MAX_KEYS = 100_000
 DEFAULT_MAX_RECORDS = 100_000
@@ -53,6 +53,9 @@ DEFAULT_MAX_RECORDS = 100_000
 _SWEEP_EVERY = 8
 _SWEEP_BATCH = 16
 _US = 1_000_000
+#: What `MemoryStore._admitter`'s function answers for an admitted request: remaining
+#: units and the reset in whole seconds, rounded up.
+Admitted = tuple[int, int]
 
 
 class _Record:
@@ -178,45 +181,56 @@ class MemoryStore:
         state = LimitState(limit, False, (tau - tat + now) // interval, (tat - now) / _US, retry)
         return Decision(False, cost, (state,))
 
-    def _admit(self, name: str, interval: int, tau: int, step: int) -> tuple[int, int] | None:
-        """The admitting half of `_gcra`, for the layer: ``(remaining, t)`` when one GCRA
-        limit admits the request (consumed), None when it refuses (nothing changes; ask
-        `decide` for the refusal's numbers).
+    def _admitter(self, interval: int, tau: int, step: int) -> Callable[[str], Admitted | None]:
+        """The admitting half of `_gcra` for one GCRA limit and cost, for the layer:
+        ``admit(name)`` answers ``(remaining, t)`` when the limit admits the request
+        (consumed), None when it refuses (nothing changes; ask `decide` for the refusal's
+        numbers).
 
-        The layer calls this on every limited request, so it takes what it can precompute
-        once per rule: the entry ``name`` (``key + "\\x1f" + limit.key``, the one string
-        `_gcra` would build), the limit's ``interval`` (``interval_us``), ``tau`` (burst x
-        interval) and ``step`` (cost x interval; the caller has checked the cost is an int
-        from 0 to the capacity). It answers what the ``RateLimit`` header needs: remaining
-        units, and ``t``, the reset in whole seconds rounded up, in integers (equal to
-        ``ceil(reset)`` of `_gcra`'s float while the reset is under 2**33 s; the caller
-        keeps to that). The arithmetic and the state left behind are `_gcra`'s.
+        The layer asks this on every limited request, so everything fixed is bound once,
+        here: the limit's ``interval`` (``interval_us``), ``tau`` (burst x interval),
+        ``step`` (cost x interval; the caller has checked the cost is an int from 0 to the
+        capacity), and the store's map and clock, which the closure reads as locals rather
+        than attributes. ``name`` is the entry's name (``key + "\\x1f" + limit.key``, the
+        one string `_gcra` would build). The answer is what the ``RateLimit`` header
+        needs, in integers: remaining units, and ``t``, the reset in whole seconds rounded
+        up (equal to ``ceil(reset)`` of `_gcra`'s float while the reset is under 2**33 s;
+        the caller keeps to that). The arithmetic and the state left behind are `_gcra`'s.
         """
-        # `_now`, inline; trunc is int() for the clock's float, without a type call.
-        now = trunc(self._clock() * _US)
         entries = self._entries
-        entry = entries.get(name)
-        tat = entry[1] if entry is not None and entry[1] > now else now
-        # `_gcra`'s arithmetic counted from now (``reset`` is its ``new - now``, and
-        # ``new - tau > now`` becomes ``reset > tau``): small ints, cheaper to compute with
-        # than clock readings in µs.
-        reset = tat - now + step
-        if reset > tau:
-            return None
-        if step:
-            new = now + reset
-            # `_put`, inline.
-            if entry is None:
-                if len(entries) >= self.max_keys:
-                    entries.popitem(last=False)
-                entries[name] = (new, new)
-            else:
-                entries[name] = (new, new)
-                entries.move_to_end(name)
-            if not next(self._writes) & (_SWEEP_EVERY - 1):
-                self._sweep(now)
-        # ceil(reset / _US), in integers: (reset + _US - 1) // _US.
-        return (tau - reset) // interval, (reset + 999_999) // 1_000_000
+        get = entries.get
+        move_to_end = entries.move_to_end
+        clock = self._clock
+        writes = self._writes
+        sweep = self._sweep
+
+        def admit(name: str) -> Admitted | None:
+            # `_now`, inline; trunc is int() for the clock's float, without a type call.
+            now = trunc(clock() * 1_000_000)
+            entry = get(name)
+            tat = entry[1] if entry is not None and entry[1] > now else now
+            # `_gcra`'s arithmetic counted from now (``reset`` is its ``new - now``, and
+            # ``new - tau > now`` becomes ``reset > tau``): small ints, cheaper to compute
+            # with than clock readings in µs.
+            reset = tat - now + step
+            if reset > tau:
+                return None
+            if step:
+                new = now + reset
+                # `_put`, inline.
+                if entry is None:
+                    if len(entries) >= self.max_keys:
+                        entries.popitem(last=False)
+                    entries[name] = (new, new)
+                else:
+                    entries[name] = (new, new)
+                    move_to_end(name)
+                if not next(writes) & (_SWEEP_EVERY - 1):
+                    sweep(now)
+            # ceil(reset / _US), in integers: (reset + _US - 1) // _US.
+            return (tau - reset) // interval, (reset + 999_999) // 1_000_000
+
+        return admit
 
     def _put(self, name: str, entry: object, expires: int, state: Any, now: int) -> None:
         """Store an entry last in line; ``entry`` is what ``get`` found (None: a new key)."""
