@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 from typing import Any
 
 import pytest
@@ -182,6 +183,37 @@ def test_admit_agrees_with_decide_to_the_microsecond(
             assert admitted is None
             assert asyncio.run(fast.decide("r|p:k", [limit], cost=cost)) == expected
         assert list(fast._entries.items()) == list(slow._entries.items())
+
+
+def test_admit_evicts_and_sweeps_as_decide_does() -> None:
+    """A flood of keys through a small store, time passing so that entries expire: the
+    admitting function leaves the entries `decide` leaves, in the same order, never more
+    than ``max_keys`` (its in-place updates, evictions and sweeps are `decide`'s)."""
+    limit = Limit(3, 1)
+    interval = limit.interval_us
+    fast_clock, slow_clock = FakeClock(), FakeClock()
+    fast = MemoryStore(max_keys=40, clock=fast_clock)
+    slow = MemoryStore(max_keys=40, clock=slow_clock)
+    admit = fast._admitter(interval, limit.burst * interval, interval)
+    rng = random.Random(7)
+
+    async def flood() -> None:
+        for _ in range(3000):
+            key = f"k{rng.randrange(120)}"
+            gap = rng.choice([0.0, 0.0, 0.01, 0.3])
+            fast_clock.advance(gap)
+            slow_clock.advance(gap)
+            expected = await slow.decide(key, [limit])
+            admitted = admit(f"{key}\x1f{limit.key}")
+            assert (admitted is not None) == expected.allowed
+            if admitted is None:
+                # The layer's general path then decides the refusal.
+                assert await fast.decide(key, [limit]) == expected
+            assert list(fast._entries.items()) == list(slow._entries.items())
+            assert len(fast._entries) <= 40
+
+    asyncio.run(flood())
+    assert fast_clock.now - 1_000 > 60  # entries expired, and were swept or evicted
 
 
 def test_admit_returns_the_header_numbers() -> None:

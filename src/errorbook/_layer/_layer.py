@@ -486,9 +486,8 @@ class ErrorLayer(Answers):
                         admitted = admit(name)
                 if admitted is not None:
                     # `StateGuards._headers` of an admitting decision, from the rule's format.
+                    # (No outage to end: a memory store never fails.)
                     exchange.extra = [rate.policy_header, (b"ratelimit", rate.current % admitted)]
-                    if guards.down:
-                        guards.recovered()
                 elif not await guards.rate(rate, exchange, scope):
                     return
             if rules.holds:

@@ -23,9 +23,10 @@ Bounds and eviction, stated because they are part of the contract:
   last ``max_records`` idempotent requests runs again.
 
 Memory, measured with tracemalloc by ``benchmarks/bench_state.py`` (1,000,000 distinct
-keys of 20-odd characters, one GCRA limit each): about 270 bytes per live key, so an
-unbounded million is about 270 MB, while the default ``max_keys`` of 100,000 holds a flood
-of a million keys at about 34 MB (42 MB peak).
+keys of 20-odd characters, one GCRA limit each): about 285 bytes per live key, so an
+unbounded million is about 285 MB, while the default ``max_keys`` of 100,000 holds a flood
+of a million keys at about 36 MB (44 MB peak). (An entry is a two-item list rather than a
+tuple, 16 bytes more, so that the layer's every admitted request updates it in place.)
 """
 
 from __future__ import annotations
@@ -89,8 +90,10 @@ class MemoryStore:
         self.max_keys = check_integer("max_keys", max_keys, 1)
         self.max_records = check_integer("max_records", max_records, 1)
         self._clock = clock
-        # key -> (expires at in µs, state). Order: least recently written first.
-        self._entries: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+        # key -> [expires at in µs, state]: a list, so that the layer's admitting function
+        # updates a live entry in place (see `_admitter`). Order: least recently written
+        # first.
+        self._entries: OrderedDict[str, list[Any]] = OrderedDict()
         self._records: OrderedDict[str, _Record] = OrderedDict()
         #: Counts writes (from 1): every _SWEEP_EVERY-th runs the sweep.
         self._writes = count(1)
@@ -191,20 +194,25 @@ class MemoryStore:
         here: the limit's ``interval`` (``interval_us``), ``tau`` (burst x interval),
         ``step`` (cost x interval; the caller has checked the cost is an int from 0 to the
         capacity), and the store's map and clock, which the closure reads as locals rather
-        than attributes. ``name`` is the entry's name (``key + "\\x1f" + limit.key``, the
-        one string `_gcra` would build). The answer is what the ``RateLimit`` header
-        needs, in integers: remaining units, and ``t``, the reset in whole seconds rounded
-        up (equal to ``ceil(reset)`` of `_gcra`'s float while the reset is under 2**33 s;
-        the caller keeps to that). The arithmetic and the state left behind are `_gcra`'s.
+        than attributes. A live entry is updated in place, then moved last in line:
+        `_put`'s order without building a new entry. The function counts its own writes
+        down to the next sweep, at `_put`'s cadence.
+
+        ``name`` is the entry's name (``key + "\\x1f" + limit.key``, the one string
+        `_gcra` would build). The answer is what the ``RateLimit`` header needs, in
+        integers: remaining units, and ``t``, the reset in whole seconds rounded up (equal
+        to ``ceil(reset)`` of `_gcra`'s float while the reset is under 2**33 s; the caller
+        keeps to that). The arithmetic and the state left behind are `_gcra`'s.
         """
         entries = self._entries
         get = entries.get
         move_to_end = entries.move_to_end
         clock = self._clock
-        writes = self._writes
         sweep = self._sweep
+        until_sweep = _SWEEP_EVERY
 
         def admit(name: str) -> Admitted | None:
+            nonlocal until_sweep
             # `_now`, inline; trunc is int() for the clock's float, without a type call.
             now = trunc(clock() * 1_000_000)
             entry = get(name)
@@ -217,15 +225,19 @@ class MemoryStore:
                 return None
             if step:
                 new = now + reset
-                # `_put`, inline.
+                # `_put`, inline. Nothing runs between `get` and here, so the entry found is
+                # still in the map.
                 if entry is None:
                     if len(entries) >= self.max_keys:
                         entries.popitem(last=False)
-                    entries[name] = (new, new)
+                    entries[name] = [new, new]
                 else:
-                    entries[name] = (new, new)
+                    entry[0] = entry[1] = new
                     move_to_end(name)
-                if not next(writes) & (_SWEEP_EVERY - 1):
+                # A countdown of small ints (no int allocated, unlike `count`'s).
+                until_sweep -= 1
+                if not until_sweep:
+                    until_sweep = _SWEEP_EVERY
                     sweep(now)
             # ceil(reset / _US), in integers: (reset + _US - 1) // _US.
             return (tau - reset) // interval, (reset + 999_999) // 1_000_000
@@ -233,11 +245,15 @@ class MemoryStore:
         return admit
 
     def _put(self, name: str, entry: object, expires: int, state: Any, now: int) -> None:
-        """Store an entry last in line; ``entry`` is what ``get`` found (None: a new key)."""
+        """Store an entry last in line; ``entry`` is what ``get`` found (None: a new key).
+
+        A new list, not ``entry`` updated: between `decide`'s reads and its writes, putting
+        one limit's new entry may have evicted another's.
+        """
         entries = self._entries
         if entry is None and len(entries) >= self.max_keys:
             entries.popitem(last=False)
-        entries[name] = (expires, state)
+        entries[name] = [expires, state]
         if entry is not None:
             entries.move_to_end(name)
         if not next(self._writes) & (_SWEEP_EVERY - 1):
@@ -246,7 +262,14 @@ class MemoryStore:
     def _sweep(self, now: int) -> None:
         """Inspect the oldest entries: drop expired ones, rotate live ones to the back."""
         entries = self._entries
-        for _ in range(min(_SWEEP_BATCH, len(entries) - 1)):
+        # Never the newest entry, just written; an `if` over `min`, which costs a call
+        # with keyword parsing on every sweep.
+        batch = len(entries) - 1
+        if batch > _SWEEP_BATCH:
+            batch = _SWEEP_BATCH
+        for _ in range(batch):
+            # Moved, not popped and put back: a dict's delete and insert would leave a
+            # dead slot each, and the table would grow to hold them.
             name = next(iter(entries))
             if entries[name][0] <= now:
                 del entries[name]
