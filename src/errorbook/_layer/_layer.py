@@ -468,8 +468,6 @@ class ErrorLayer(Answers):
         # Guards 7 and 8; routes without limits never get here. CORS preflights carry no
         # credentials and change nothing: they are not counted.
         if rules is not None and not preflight:
-            guards = self._guards
-            assert guards is not None
             rate = rules.rate
             if rate is not None:
                 # Most limited requests are admitted at once, without awaiting: a memory
@@ -481,6 +479,8 @@ class ErrorLayer(Answers):
                 if admit is not None:
                     name = rate.names.get(principal) if type(principal) is str else None
                     if name is None:
+                        guards = self._guards
+                        assert guards is not None
                         name = guards.entry_name(rate, scope, headers)
                     if name is not None:
                         admitted = admit(name)
@@ -488,8 +488,11 @@ class ErrorLayer(Answers):
                     # `StateGuards._headers` of an admitting decision, from the rule's format.
                     # (No outage to end: a memory store never fails.)
                     exchange.extra = [rate.policy_header, (b"ratelimit", rate.current % admitted)]
-                elif not await guards.rate(rate, exchange, scope):
-                    return
+                else:
+                    guards = self._guards
+                    assert guards is not None
+                    if not await guards.rate(rate, exchange, scope):
+                        return
             if rules.holds:
                 await self._run_holding(rules, exchange, scope, receive)
                 return
