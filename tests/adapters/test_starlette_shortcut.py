@@ -24,7 +24,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route, Router, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -444,6 +444,54 @@ def test_a_patched_call_keeps_the_whole_stack(
     assert fetch(layer, "GET", "/items/7", headers=KEY).status_code == 200
     assert calls == ["/items/7"]
     assert not shortcut_taken(layer)
+
+
+def test_the_routers_own_middleware_runs_past_the_shortcut() -> None:
+    """The shortcut awaits the router's ``middleware_stack`` as `Router.__call__` does,
+    so middleware around the router itself still runs."""
+    seen: list[str] = []
+    app = make_app()
+    stock = app.router.middleware_stack
+
+    async def noting(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["path"])
+        await stock(scope, receive, send)
+
+    app.router.middleware_stack = noting
+    layer = installed(app)
+    assert fetch(layer, "GET", "/items/7", headers=KEY).json()["who"] == "alice"
+    assert seen == ["/items/7"]
+    assert shortcut_taken(layer)
+
+
+def test_a_router_with_its_own_call_is_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A router of a subclass's, or `Router.__call__` patched, is called as it is."""
+    calls: list[str] = []
+
+    class Counted(Router):
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            calls.append("subclass")
+            await super().__call__(scope, receive, send)
+
+    app = make_app()
+    app.router = Counted(routes=app.routes)
+    layer = installed(app)
+    assert fetch(layer, "GET", "/items/7", headers=KEY).status_code == 200
+    assert calls == ["subclass"]
+    assert shortcut_taken(layer)
+
+    original = Router.__call__
+
+    @functools.wraps(original)
+    async def patched(self: Any, scope: Scope, receive: Receive, send: Send) -> None:
+        calls.append("patched")
+        await original(self, scope, receive, send)
+
+    monkeypatch.setattr(Router, "__call__", patched)
+    layer = installed()
+    assert fetch(layer, "GET", "/items/7", headers=KEY).status_code == 200
+    assert calls == ["subclass", "patched"]
+    assert shortcut_taken(layer)
 
 
 def fetch_answered(layer: ErrorLayer, url: str) -> httpx.Response:

@@ -154,6 +154,8 @@ def _shortcut(app: Starlette) -> ASGIApp | None:
     to answer an error raised outside a route, which only ``ExceptionMiddleware`` sees).
     Websockets and lifespan always go through the whole stack.
 
+    The router is entered as its own ``__call__`` would (see the comment below).
+
     One difference remains, once a response has started: an ``HTTPException`` raised
     outside a route's own handler wrapper (a raw ASGI route, route middleware) reaches
     the layer as itself, where ``ExceptionMiddleware`` would have turned it into a
@@ -181,11 +183,19 @@ def _shortcut(app: Starlette) -> ASGIApp | None:
         return None
     tables = (inner._exception_handlers, inner._status_handlers)
     router = app.router
+    # Starlette's own `Router.__call__` only awaits the router's ``middleware_stack`` (its
+    # own middleware around `Router.app`): awaited here directly, a coroutine fewer. A
+    # router of a subclass's, or one without that attribute, is called as it is.
+    into_stack = (
+        type(router) is Router
+        and _starlettes_own(Router.__call__, "Router.__call__")
+        and hasattr(router, "middleware_stack")
+    )
 
     async def into_router(scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = app
         scope["starlette.exception_handlers"] = tables
-        await router(scope, receive, send)
+        await (router.middleware_stack if into_stack else router)(scope, receive, send)
 
     return into_router
 
