@@ -463,6 +463,15 @@ def test_the_routers_own_middleware_runs_past_the_shortcut() -> None:
     assert seen == ["/items/7"]
     assert shortcut_taken(layer)
 
+    # Read on every request, as `Router.__call__` reads it: a stack set later runs too.
+    async def later(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append("later")
+        await noting(scope, receive, send)
+
+    app.router.middleware_stack = later
+    assert fetch(layer, "GET", "/items/8", headers=KEY).status_code == 200
+    assert seen == ["/items/7", "later", "/items/8"]
+
 
 def test_a_router_with_its_own_call_is_called(monkeypatch: pytest.MonkeyPatch) -> None:
     """A router of a subclass's, or `Router.__call__` patched, is called as it is."""

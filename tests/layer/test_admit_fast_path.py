@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+from collections import UserDict
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from errorbook._layer import api_key
 from errorbook._layer._limits import StateGuards
 from errorbook._layer._rules import _MAX_NAMES, EXACT_RESET_US, RateRule
 from errorbook._state import Limit, MemoryStore
-from tests.layer._driver import ok_app, run
+from tests.layer._driver import call, ok_app, run, scope_for
 from tests.layer._limited import ALICE, BOB, KEY, KEYS, ratelimit
 from tests.state.conftest import FakeClock
 
@@ -196,11 +197,12 @@ def test_admit_evicts_and_sweeps_as_decide_does() -> None:
     slow = MemoryStore(max_keys=40, clock=slow_clock)
     admit = fast._admitter(interval, limit.burst * interval, interval)
     rng = random.Random(7)
+    sizes: list[int] = []
 
     async def flood() -> None:
         for _ in range(3000):
             key = f"k{rng.randrange(120)}"
-            gap = rng.choice([0.0, 0.0, 0.01, 0.3])
+            gap = rng.choice([0.0, 0.0, 0.0, 0.01, 0.2])
             fast_clock.advance(gap)
             slow_clock.advance(gap)
             expected = await slow.decide(key, [limit])
@@ -210,9 +212,10 @@ def test_admit_evicts_and_sweeps_as_decide_does() -> None:
                 # The layer's general path then decides the refusal.
                 assert await fast.decide(key, [limit]) == expected
             assert list(fast._entries.items()) == list(slow._entries.items())
-            assert len(fast._entries) <= 40
+            sizes.append(len(fast._entries))
 
     asyncio.run(flood())
+    assert max(sizes) == 40  # full at times: live entries were evicted
     assert fast_clock.now - 1_000 > 60  # entries expired, and were swept or evicted
 
 
@@ -409,3 +412,85 @@ def test_no_rule_is_bound_where_decide_must_answer(
     tightest limit: then no rule admits without `decide`."""
     rules = _rules_by_route(_routed(store, **options))
     assert [rule.admit for rule in rules.values()] == [None, None, None]
+
+
+def _flood_of_callers(store: MemoryStore, clock: FakeClock, seed: int) -> list[Any]:
+    """Callers on two routes with limits of their own (two rules bound to one store),
+    others on a route with two limits (the general path's writes, to the same store),
+    through a store too small for them: statuses, ``RateLimit`` values and raw header
+    order of every answer."""
+    keys = {f"k{n}": f"u{n}" for n in range(12)}
+    layer = ErrorLayer(
+        ok_app,
+        routes=[("GET", "/"), ("GET", "/own"), ("GET", "/two")],
+        auth=api_key(keys=keys),
+        store=store,
+        limits=["2/minute"],
+        route_options={"/own": {"rate": ["3/minute"]}, "/two": {"rate": ["2/second", "4/hour"]}},
+    )
+    rng = random.Random(seed)
+    answers = []
+    for _ in range(800):
+        clock.advance(rng.choice([0, 0, 0, 1, 5, 20]))
+        path = rng.choice(["/", "/own", "/two"])
+        result = run(layer, "GET", path, headers=[(KEY, f"k{rng.randrange(12)}")])
+        names = [name for name, _ in result.raw_headers]
+        answers.append((result.status, ratelimit(result), names))
+    return answers
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_shortcut_rules_and_general_writes_share_one_store_as_decide_does(seed: int) -> None:
+    """Two bound rules and the general path writing to one full store: every answer,
+    the headers in their order, and the entries left are the general path's (one sweep
+    cadence for every writer, one eviction order)."""
+    fast_clock, slow_clock = FakeClock(), FakeClock()
+    fast_store = MemoryStore(max_keys=15, clock=fast_clock)
+    slow_store = _General(max_keys=15, clock=slow_clock)
+    fast = _flood_of_callers(fast_store, fast_clock, seed)
+    slow = _flood_of_callers(slow_store, slow_clock, seed)
+    assert fast == slow
+    assert list(fast_store._entries.items()) == list(slow_store._entries.items())
+    assert {status for status, _, _ in fast} == {200, 429}
+
+
+@pytest.mark.parametrize("state", [UserDict, type("StateDict", (dict,), {})], ids=str)
+def test_a_state_of_another_mapping_counts_the_principal_on_both_paths(state: type) -> None:
+    """Whatever mapping ``scope["state"]`` is, the authenticated principal is counted, by
+    the shortcut (its cached name) and by the general path alike."""
+
+    async def three(layer: ErrorLayer) -> list[tuple[int, tuple[str | None, str | None]]]:
+        answers = []
+        # The first one misses the rule's name cache, the others hit it.
+        for made in (state(), None, state()):
+            scope = scope_for("GET", "/", ALICE)
+            if made is not None:
+                scope["state"] = made
+            result = await call(layer, scope=scope)
+            answers.append((result.status, ratelimit(result)))
+        return answers
+
+    fast_store, slow_store = MemoryStore(clock=FakeClock()), _General(clock=FakeClock())
+    fast = asyncio.run(three(_layer(fast_store, Limit(5, 60))))
+    slow = asyncio.run(three(_layer(slow_store, Limit(5, 60))))
+    assert fast == slow
+    assert [r for _, (_, r) in fast] == [
+        '"5/minute";r=4;t=12',
+        '"5/minute";r=3;t=24',
+        '"5/minute";r=2;t=36',
+    ]
+    name = "r|p:alice\x1f" + Limit(5, 60).key
+    assert list(fast_store._entries) == list(slow_store._entries) == [name]
+
+
+@pytest.mark.parametrize("method", ["acquire", "begin", "abandon"])
+def test_no_rule_is_bound_to_a_store_with_a_method_replaced(method: str) -> None:
+    """A MemoryStore with any method replaced on the instance may fail where MemoryStore
+    never does, and the layer must then see an outage end: it decides every request."""
+    store = MemoryStore()
+
+    async def replaced(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("not called here")
+
+    setattr(store, method, replaced)
+    assert _parts(_layer(store, Limit(5, 60)))[1].admit is None

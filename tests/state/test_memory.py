@@ -38,6 +38,20 @@ async def test_active_client_survives_a_flood() -> None:
     assert peek.states[0].remaining == 1000 - 200
 
 
+async def test_several_limits_at_once_stay_within_the_bound() -> None:
+    """A decision writes one entry per limit; putting one may evict another the same
+    decision read, which is then written back: the map still never passes its bound."""
+    store = MemoryStore(max_keys=2, clock=FakeClock())
+    second, hour = Limit.parse("5/second"), Limit.parse("50/hour")
+    await store.decide("k", [second, hour])
+    await store.decide("x", [hour])  # full: k's per-second entry goes, k's hourly stays first
+    # k's per-second entry is new, and putting it evicts k's hourly one, read just before.
+    decision = await store.decide("k", [second, hour])
+    assert decision.allowed
+    assert len(store) == 2
+    assert [s.remaining for s in decision.states] == [4, 48]
+
+
 async def test_eviction_only_forgives() -> None:
     """A refused key that is evicted starts afresh (admitted), never the reverse."""
     store = MemoryStore(max_keys=1, clock=FakeClock())

@@ -486,7 +486,7 @@ class ErrorLayer(Answers):
                         admitted = admit(name)
                 if admitted is not None:
                     # `StateGuards._headers` of an admitting decision, from the rule's format.
-                    # (No outage to end: a memory store never fails.)
+                    # (No outage to end: a bound store's methods are its own, which never fail.)
                     exchange.extra = [rate.policy_header, (b"ratelimit", rate.current % admitted)]
                 else:
                     guards = self._guards

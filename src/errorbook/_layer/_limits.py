@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .._errors import StoreError
@@ -142,10 +142,11 @@ class StateGuards:
         #: The store is failing: logged once when it started, once when it ends.
         self.down = False
         self.by_principal = rate_key == "principal"
-        # The layer may admit without awaiting only in exactly a MemoryStore whose `decide`
+        # The layer may admit without awaiting only in exactly a MemoryStore whose methods
         # nobody replaced (a subclass or a wrapper set on the instance, for metrics or a
-        # deny-list, must see every decision), with no legacy headers to add.
-        if type(store) is MemoryStore and _own_decide(store) and not legacy_headers:
+        # deny-list, must see every decision; see `_own_methods`), with no legacy headers
+        # to add.
+        if type(store) is MemoryStore and _own_methods(store) and not legacy_headers:
             for rule in rules:
                 rule.bind(store)
 
@@ -156,7 +157,7 @@ class StateGuards:
         key that looks like an address never shares an address's counter."""
         if key_by == "principal":
             state = scope.get("state")
-            principal = state.get("principal") if isinstance(state, dict) else None
+            principal = state.get("principal") if isinstance(state, Mapping) else None
             if principal is None:
                 return "ip:" + self.client_address(scope, headers)
             who = "p:" + (principal if isinstance(principal, str) else str(principal))
@@ -266,7 +267,7 @@ class StateGuards:
         """
         if self.by_principal:
             state = scope.get("state")
-            principal = state.get("principal") if isinstance(state, dict) else None
+            principal = state.get("principal") if isinstance(state, Mapping) else None
             if principal is not None:
                 if type(principal) is not str or len(principal) > _MAX_PRINCIPAL:
                     return None
@@ -488,19 +489,29 @@ class StateGuards:
         await exchange.send_(body)
 
 
-def _own_decide(store: MemoryStore) -> bool:
-    """Whether ``store.decide`` is MemoryStore's own, bound to ``store`` (not a wrapper set
-    on the instance).
+#: The store methods the layer calls: a MemoryStore admits without awaiting only while all
+#: of them are its own.
+_STORE_METHODS: Final = ("decide", "acquire", "renew", "release", "begin", "complete", "abandon")
 
-    Asked through the attribute, not the instance's ``__dict__``: on CPython 3.11 reading
-    ``__dict__`` materializes it, after which every attribute the store's methods read costs
-    more (about 80 ns per `MemoryStore._admit`, a sixth of it).
+
+def _own_methods(store: MemoryStore) -> bool:
+    """Whether every store method the layer calls is MemoryStore's own, bound to ``store``
+    (none replaced by a wrapper set on the instance).
+
+    ``decide`` must be, since a wrapper (metrics, a deny-list) must see every decision; and
+    the others too, since MemoryStore's own never fail: then the layer has no outage to
+    end on an admitted request. Asked through the attributes, not the instance's
+    ``__dict__``: on CPython 3.11 reading ``__dict__`` materializes it, after which every
+    attribute the store's methods read costs more.
     """
-    decide: object = store.decide
-    return (
-        getattr(decide, "__func__", None) is MemoryStore.decide
-        and getattr(decide, "__self__", None) is store
-    )
+    for name in _STORE_METHODS:
+        method: object = getattr(store, name)
+        if (
+            getattr(method, "__func__", None) is not getattr(MemoryStore, name)
+            or getattr(method, "__self__", None) is not store
+        ):
+            return False
+    return True
 
 
 def _whole(seconds: float) -> int:

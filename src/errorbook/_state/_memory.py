@@ -35,7 +35,6 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from itertools import count
 from math import trunc
 from typing import Any
 
@@ -49,7 +48,7 @@ __all__ = ["DEFAULT_MAX_KEYS", "DEFAULT_MAX_RECORDS", "Admitted", "MemoryStore"]
 
 DEFAULT_MAX_KEYS = 100_000
 DEFAULT_MAX_RECORDS = 100_000
-#: The sweep runs every _SWEEP_EVERY writes (a power of two) and inspects _SWEEP_BATCH
+#: The sweep runs every _SWEEP_EVERY writes and inspects _SWEEP_BATCH
 #: entries: two per write on average, so reclaiming outpaces a steady stream of new keys.
 _SWEEP_EVERY = 8
 _SWEEP_BATCH = 16
@@ -95,8 +94,10 @@ class MemoryStore:
         # first.
         self._entries: OrderedDict[str, list[Any]] = OrderedDict()
         self._records: OrderedDict[str, _Record] = OrderedDict()
-        #: Counts writes (from 1): every _SWEEP_EVERY-th runs the sweep.
-        self._writes = count(1)
+        #: Writes left before the next sweep, counted down by every writer of ``_entries``
+        #: (`_put` and the admitting functions): one list they share, so the sweep keeps
+        #: its cadence however many write, and small ints (no int made per write).
+        self._until_sweep = [_SWEEP_EVERY]
 
     def __repr__(self) -> str:
         return f"<MemoryStore {len(self._entries)}/{self.max_keys} keys>"
@@ -195,8 +196,7 @@ class MemoryStore:
         ``step`` (cost x interval; the caller has checked the cost is an int from 0 to the
         capacity), and the store's map and clock, which the closure reads as locals rather
         than attributes. A live entry is updated in place, then moved last in line:
-        `_put`'s order without building a new entry. The function counts its own writes
-        down to the next sweep, at `_put`'s cadence.
+        `_put`'s order without building a new entry.
 
         ``name`` is the entry's name (``key + "\\x1f" + limit.key``, the one string
         `_gcra` would build). The answer is what the ``RateLimit`` header needs, in
@@ -209,10 +209,9 @@ class MemoryStore:
         move_to_end = entries.move_to_end
         clock = self._clock
         sweep = self._sweep
-        until_sweep = _SWEEP_EVERY
+        until_sweep = self._until_sweep
 
         def admit(name: str) -> Admitted | None:
-            nonlocal until_sweep
             # `_now`, inline; trunc is int() for the clock's float, without a type call.
             now = trunc(clock() * 1_000_000)
             entry = get(name)
@@ -234,10 +233,12 @@ class MemoryStore:
                 else:
                     entry[0] = entry[1] = new
                     move_to_end(name)
-                # A countdown of small ints (no int allocated, unlike `count`'s).
-                until_sweep -= 1
-                if not until_sweep:
-                    until_sweep = _SWEEP_EVERY
+                # `_put`'s countdown.
+                left = until_sweep[0] - 1
+                if left:
+                    until_sweep[0] = left
+                else:
+                    until_sweep[0] = _SWEEP_EVERY
                     sweep(now)
             # ceil(reset / _US), in integers: (reset + _US - 1) // _US.
             return (tau - reset) // interval, (reset + 999_999) // 1_000_000
@@ -247,16 +248,21 @@ class MemoryStore:
     def _put(self, name: str, entry: object, expires: int, state: Any, now: int) -> None:
         """Store an entry last in line; ``entry`` is what ``get`` found (None: a new key).
 
-        A new list, not ``entry`` updated: between `decide`'s reads and its writes, putting
-        one limit's new entry may have evicted another's.
+        Between `decide`'s reads and its writes, putting one limit's new entry may have
+        evicted another's: so a new list rather than ``entry`` updated, and the bound
+        enforced after the write, whatever ``entry`` said.
         """
         entries = self._entries
-        if entry is None and len(entries) >= self.max_keys:
-            entries.popitem(last=False)
         entries[name] = [expires, state]
         if entry is not None:
             entries.move_to_end(name)
-        if not next(self._writes) & (_SWEEP_EVERY - 1):
+        if len(entries) > self.max_keys:
+            entries.popitem(last=False)  # never this entry: it is last
+        left = self._until_sweep[0] - 1
+        if left:
+            self._until_sweep[0] = left
+        else:
+            self._until_sweep[0] = _SWEEP_EVERY
             self._sweep(now)
 
     def _sweep(self, now: int) -> None:
