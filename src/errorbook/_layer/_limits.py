@@ -9,6 +9,9 @@ Rate limits: one ``store.decide`` call per request checks every limit of the rou
 scope at once (all-or-nothing), and the same decision yields ``RateLimit`` and
 ``RateLimit-Policy`` (and, as an option, ``X-RateLimit-*``), on the 429 and on every
 allowed response of the route, plus the 429's ``Retry-After`` and body ``retry_after``.
+On a memory store, a rule of one GCRA limit is bound to it (`RateRule.admit`) and the
+layer admits most requests in that one step without awaiting; what it does not admit
+comes here, to `rate`, and gets the same answer `decide` would give.
 
 Concurrency: a lease per request, renewed while the handler runs past a third of its TTL
 (so a worker that dies frees its slots when the TTL passes, and a long handler keeps

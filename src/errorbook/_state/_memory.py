@@ -25,7 +25,7 @@ Bounds and eviction, stated because they are part of the contract:
 Memory, measured with tracemalloc by ``benchmarks/bench_state.py`` (1,000,000 distinct
 keys of 20-odd characters, one GCRA limit each): about 285 bytes per live key, so an
 unbounded million is about 285 MB, while the default ``max_keys`` of 100,000 holds a flood
-of a million keys at about 36 MB (44 MB peak). (An entry is a two-item list rather than a
+of a million keys at about 36 MB (43 MB peak). (An entry is a two-item list rather than a
 tuple, 16 bytes more, so that the layer's every admitted request updates it in place.)
 """
 
