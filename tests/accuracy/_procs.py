@@ -17,18 +17,16 @@ so the tests observe it from the outside.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -36,6 +34,7 @@ import httpx
 import pytest
 
 from tests._redis import MISSING, free_port, ping, redis_cli
+from tests._service_process import STOP_TIMEOUT, ServiceOutput, stop_process
 
 __all__ = [
     "RedisProcess",
@@ -47,7 +46,6 @@ __all__ = [
 ]
 
 _STARTUP: Final = 45.0
-_STOP: Final = 10.0
 _URL: Final = re.compile(r"on (http://127\.0\.0\.1:(\d+))")
 
 
@@ -101,7 +99,7 @@ class RedisProcess:
         assert self.process is not None, "never started"
         assert self.process.poll() is None, "not running"
         self.process.kill()
-        self.process.wait(_STOP)
+        self.process.wait(STOP_TIMEOUT)
 
     def cli(self, *args: str) -> str:
         """One command through redis-cli (no Python client involved)."""
@@ -132,28 +130,6 @@ def redis_process() -> Iterator[RedisProcess]:
 
 
 @dataclass
-class _Output:
-    """The service's stdout, collected by a thread so the pipe never fills."""
-
-    lines: list[str] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-    closed: bool = False
-
-    def pump(self, stream: io.TextIOBase) -> None:
-        for line in stream:
-            with self.changed:
-                self.lines.append(line.rstrip("\n"))
-                self.changed.notify_all()
-        with self.changed:
-            self.closed = True
-            self.changed.notify_all()
-
-    def text(self) -> str:
-        with self.changed:
-            return "\n".join(self.lines)
-
-
-@dataclass
 class Service:
     """One running ``errorbook demo`` (a supervisor and its worker processes)."""
 
@@ -163,7 +139,7 @@ class Service:
     db: Path
     args: list[str]
     process: subprocess.Popen[str]
-    output: _Output
+    output: ServiceOutput
     stderr_path: Path
 
     def stderr(self) -> str:
@@ -231,7 +207,7 @@ def _running(directory: Path, args: list[str], keys: tuple[str, ...]) -> Iterato
             start_new_session=True,
         )
     assert process.stdout is not None
-    output = _Output()
+    output = ServiceOutput()
     reader = threading.Thread(target=output.pump, args=(process.stdout,), daemon=True)
     reader.start()
     try:
@@ -243,7 +219,7 @@ def _running(directory: Path, args: list[str], keys: tuple[str, ...]) -> Iterato
         yield service
     finally:
         stop_process(process, group=True)
-        reader.join(_STOP)
+        reader.join(STOP_TIMEOUT)
         process.stdout.close()
     logged = output.text() + "\n" + stderr_path.read_text(encoding="utf-8", errors="replace")
     if "Traceback (most recent call last)" in logged:
@@ -251,19 +227,18 @@ def _running(directory: Path, args: list[str], keys: tuple[str, ...]) -> Iterato
 
 
 def _read_address(
-    process: subprocess.Popen[str], output: _Output, stderr_path: Path, args: list[str]
+    process: subprocess.Popen[str], output: ServiceOutput, stderr_path: Path, args: list[str]
 ) -> tuple[str, int]:
-    deadline = time.monotonic() + _STARTUP
-    with output.changed:
-        while True:
-            for line in output.lines:
-                found = _URL.search(line)
-                if found:
-                    return found.group(1), int(found.group(2))
-            left = deadline - time.monotonic()
-            if left <= 0 or output.closed:
-                break
-            output.changed.wait(min(left, 0.5))
+    def address(lines: list[str]) -> tuple[str, int] | None:
+        for line in lines:
+            found = _URL.search(line)
+            if found:
+                return found.group(1), int(found.group(2))
+        return None
+
+    found = output.wait_for(address, _STARTUP)
+    if found is not None:
+        return found
     problem = "exited" if process.poll() is not None else "printed no address in time"
     stop_process(process, group=True)
     pytest.fail(
@@ -286,25 +261,6 @@ def _wait_ready(service: Service) -> None:
             if service.process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the service does not answer /health.\n{service.logs()}")
             time.sleep(0.05)
-
-
-def stop_process(
-    process: subprocess.Popen[str] | subprocess.Popen[bytes], *, group: bool = False
-) -> None:
-    """SIGTERM, wait, then SIGKILL; with ``group`` also SIGKILL whatever is left of its group.
-
-    Only ever signals the process this module started, or the group it leads (its id).
-    """
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(_STOP)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(_STOP)
-    if group:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 # -- which worker holds a connection --------------------------------------------------------

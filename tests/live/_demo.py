@@ -15,7 +15,6 @@ import io
 import json
 import os
 import re
-import signal
 import socket
 import struct
 import subprocess
@@ -27,13 +26,15 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import httpx
 import jwt
 import pytest
+
+from tests._service_process import STOP_TIMEOUT, ServiceOutput, stop_process
 
 #: Two tenants: every test that needs "another key's resource" uses both.
 KEY_A: Final = "live-key-alpha-6c1f0e"
@@ -46,31 +47,8 @@ JWT_AUDIENCE: Final = "errorbook-demo"
 NONE: Final = None
 
 _STARTUP_TIMEOUT: Final = 30.0
-_STOP_TIMEOUT: Final = 10.0
 _URL: Final = re.compile(r"on (http://127\.0\.0\.1:(\d+))")
 _CREDENTIAL: Final = re.compile(r"^\s*credential\s+([A-Za-z0-9-]+):\s*(\S.*?)\s*$")
-
-
-@dataclass
-class _Output:
-    """Everything the service writes to stdout, collected by a thread so the pipe never fills."""
-
-    lines: list[str] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-    closed: bool = False
-
-    def pump(self, stream: io.TextIOBase) -> None:
-        for line in stream:
-            with self.changed:
-                self.lines.append(line.rstrip("\n"))
-                self.changed.notify_all()
-        with self.changed:
-            self.closed = True
-            self.changed.notify_all()
-
-    def text(self) -> str:
-        with self.changed:
-            return "\n".join(self.lines)
 
 
 @dataclass
@@ -84,7 +62,7 @@ class Demo:
     credentials: list[tuple[str, str]]
     client: httpx.Client
     process: subprocess.Popen[str]
-    output: _Output
+    output: ServiceOutput
     stderr_path: Path
     jwt_secret: str | None = None
 
@@ -253,7 +231,7 @@ def start_demo(
             env=env,
         )
     assert process.stdout is not None
-    output = _Output()
+    output = ServiceOutput()
     reader = threading.Thread(target=output.pump, args=(process.stdout,), daemon=True)
     reader.start()
     client: httpx.Client | None = None
@@ -275,8 +253,8 @@ def start_demo(
     finally:
         if client is not None:
             client.close()
-        _stop(process)
-        reader.join(_STOP_TIMEOUT)
+        stop_process(process)
+        reader.join(STOP_TIMEOUT)
         process.stdout.close()
     logged = output.text() + "\n" + stderr_path.read_text(encoding="utf-8", errors="replace")
     if "Traceback (most recent call last)" in logged:
@@ -284,28 +262,27 @@ def start_demo(
 
 
 def _read_banner(
-    process: subprocess.Popen[str], output: _Output, stderr_path: Path, count: int
+    process: subprocess.Popen[str], output: ServiceOutput, stderr_path: Path, count: int
 ) -> tuple[str, list[tuple[str, str]]]:
-    deadline = time.monotonic() + _STARTUP_TIMEOUT
-    with output.changed:
-        while True:
-            base_url = None
-            credentials: list[tuple[str, str]] = []
-            for line in output.lines:
-                found = _URL.search(line)
-                if found and base_url is None:
-                    base_url = found.group(1)
-                credential = _CREDENTIAL.match(line)
-                if credential:
-                    credentials.append((credential.group(1), credential.group(2)))
-            if base_url is not None and len(credentials) >= count:
-                return base_url, credentials
-            left = deadline - time.monotonic()
-            if left <= 0 or output.closed:
-                break
-            output.changed.wait(min(left, 0.5))
+    def banner(lines: list[str]) -> tuple[str, list[tuple[str, str]]] | None:
+        base_url = None
+        credentials: list[tuple[str, str]] = []
+        for line in lines:
+            found = _URL.search(line)
+            if found and base_url is None:
+                base_url = found.group(1)
+            credential = _CREDENTIAL.match(line)
+            if credential:
+                credentials.append((credential.group(1), credential.group(2)))
+        if base_url is not None and len(credentials) >= count:
+            return base_url, credentials
+        return None
+
+    found = output.wait_for(banner, _STARTUP_TIMEOUT)
+    if found is not None:
+        return found
     problem = "exited" if process.poll() is not None else "did not print its banner in time"
-    _stop(process)
+    stop_process(process)
     pytest.fail(
         f"errorbook demo {problem} (exit code {process.returncode}); expected the address "
         f"and {count} credential lines.\n--- stdout\n{output.text()}\n--- stderr\n"
@@ -314,7 +291,7 @@ def _read_banner(
 
 
 def _wait_ready(
-    client: httpx.Client, process: subprocess.Popen[str], output: _Output, stderr_path: Path
+    client: httpx.Client, process: subprocess.Popen[str], output: ServiceOutput, stderr_path: Path
 ) -> None:
     """Wait until the printed address accepts connections (the banner may come first)."""
     deadline = time.monotonic() + _STARTUP_TIMEOUT
@@ -324,22 +301,12 @@ def _wait_ready(
             return
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
-                _stop(process)
+                stop_process(process)
                 pytest.fail(
                     "errorbook demo does not answer at the address it printed.\n--- stdout\n"
                     f"{output.text()}\n--- stderr\n{stderr_path.read_text(encoding='utf-8')}"
                 )
             time.sleep(0.05)
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(_STOP_TIMEOUT)
 
 
 # -- waiting -----------------------------------------------------------------------------
